@@ -1,0 +1,755 @@
+#!/usr/bin/env bash
+# captures/record.sh -- record the project's small, real test captures.
+#
+# WHAT IT RECORDS
+#   Real programs talking across Linux network namespaces that this script
+#   creates (and deletes again) on this machine.  No packet ever leaves those
+#   namespaces: the only links are veth pairs between them, the gateway has no
+#   default route, dnsmasq never forwards (no-resolv), every client gets a
+#   literal IP (curl --resolve, openssl -connect IP, ping -n) and runs with an
+#   empty environment (so no proxy variables).  Every capture is checked at the
+#   end to contain lab addresses only.
+#
+#   Topology
+#     nc-gw    gateway: bridge br-lan 192.168.50.1/24 + fd00:50::1/64
+#              (MAC 02:50:00:00:00:01), veth wan0 198.51.100.1/24 +
+#              2001:db8:100::1/64 towards nc-inet, forwarding on, no NAT.
+#              dnsmasq: DHCP 192.168.50.100-150 on br-lan (fixed leases per
+#              MAC), DNS with local records only.  tcpdump runs here.
+#     nc-inet  "internet": 198.51.100.2/24, 2001:db8:100::2/64 and servers
+#              203.0.113.10  firmware.example.test  HTTP (python http.server)
+#              2001:db8:100::10 the same HTTP server over IPv6
+#              203.0.113.20  api.example.test, stream.example.test
+#                            TLS (openssl s_server -www, TLS 1.2 and 1.3)
+#              203.0.113.30  tracker.example.test  HTTP (python http.server)
+#              203.0.113.40  time.example.test  NTP-like UDP/123, UDP echo/7
+#              2001:db8:100::40  UDP echo/7 over IPv6
+#     nc-cam   garden-cam      b8:27:eb:12:34:56 (Raspberry Pi OUI) .101
+#     nc-spk   kitchen-speaker 02:42:ac:11:00:02 (locally administered) .102
+#     nc-tv    living-room-tv  00:1a:11:5c:7e:01 (Google OUI) .103 and
+#              fd00:50::30 (the only device with IPv6)
+#   Each device "boots" inside the capture: link up, DHCP with busybox
+#   udhcpc (hostname + vendor class), then dig / ping / curl / openssl /
+#   NTP traffic.  captures/README.md (written by this script) lists exactly
+#   what each device does and the facts tests can assert.
+#
+#   Outputs in captures/ (see README.md there):
+#     lan-basic.pcap        main capture on br-lan, pcap, microseconds
+#     lan-basic.ns.pcap     the same packets, pcap, nanoseconds (native)
+#     lan-basic.pcapng      the same packets, pcapng (editcap)
+#     lan-basic.pcap.gz     gzip of lan-basic.pcap
+#     lan-any-sll2.pcap     tcpdump -i any in nc-gw (LINUX_SLL2)
+#     lan-any-sll.pcap      tcpdump -i any -y LINUX_SLL in nc-gw, same time
+#     lan-multi-if.pcapng   dumpcap -i br-lan -i any, same time (2 IDBs,
+#                           EN10MB + Linux cooked)
+#     lan-frag.pcap         IPv4 fragments (ICMP, UDP echo, DNS TXT), IPv6
+#                           fragment, hop-by-hop and destination-options
+#                           headers, on br-lan
+#     lan-vlan.pcap         802.1Q VLAN 42 (PCP 5) tagged plus untagged
+#                           traffic, captured on the untagged parent br-lan
+#
+# USAGE
+#   sudo captures/record.sh [--install] [--keep-tmp] [MODE...]
+#     MODE: basic any frag vlan readme all   (default: all)
+#     --install   apt-get install -y the missing packages first
+#     --keep-tmp  keep the work directory (logs, raw files) for debugging
+#   Must run as root.  Idempotent: leftovers of an earlier run (namespaces
+#   named nc-gw, nc-inet, nc-cam, nc-spk, nc-tv and their processes) are
+#   removed first, and again on exit (trap), also on failure.  Takes ~30 s.
+#
+# NEEDS (Debian 12 packages)
+#   iproute2 tcpdump tshark (wireshark-common: dumpcap editcap capinfos)
+#   dnsmasq-base busybox curl bind9-dnsutils openssl python3 iputils-ping
+#   gzip coreutils
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUT=$HERE
+
+# ---------------------------------------------------------------- options
+INSTALL=0
+KEEP_TMP=0
+MODES=()
+for arg in "$@"; do
+  case "$arg" in
+    --install) INSTALL=1 ;;
+    --keep-tmp) KEEP_TMP=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d'; exit 0 ;;
+    basic|any|frag|vlan|readme|all) MODES+=("$arg") ;;
+    *) echo "record.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+[ ${#MODES[@]} -eq 0 ] && MODES=(all)
+want() { local m; for m in "${MODES[@]}"; do [ "$m" = all ] || [ "$m" = "$1" ] && return 0; done; return 1; }
+
+log() { printf '[record %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "must run as root (network namespaces, tcpdump)"
+
+# ---------------------------------------------------------------- packages
+# binary -> Debian package
+declare -A PKG_OF=(
+  [ip]=iproute2 [ss]=iproute2 [bridge]=iproute2 [tcpdump]=tcpdump [tshark]=tshark
+  [dumpcap]=wireshark-common [editcap]=wireshark-common [capinfos]=wireshark-common
+  [dnsmasq]=dnsmasq-base [busybox]=busybox [curl]=curl [dig]=bind9-dnsutils
+  [openssl]=openssl [python3]=python3 [ping]=iputils-ping [gzip]=gzip [flock]=util-linux
+)
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+missing=()
+for b in "${!PKG_OF[@]}"; do command -v "$b" >/dev/null 2>&1 || missing+=("${PKG_OF[$b]}"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  if [ "$INSTALL" = 1 ]; then
+    log "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}"
+  else
+    die "missing packages: ${missing[*]} (re-run with --install, or apt-get install -y ${missing[*]})"
+  fi
+fi
+if ! busybox --list | grep -qx udhcpc; then die "busybox has no udhcpc applet"; fi
+
+# one run at a time
+exec 9>/run/lock/notcreepy-record.lock
+flock -n 9 || die "another record.sh is running"
+
+# ---------------------------------------------------------------- lab facts
+NS_GW=nc-gw NS_INET=nc-inet
+DEVICES=(cam spk tv)
+declare -A DEV_NS=([cam]=nc-cam [spk]=nc-spk [tv]=nc-tv)
+declare -A DEV_MAC=([cam]=b8:27:eb:12:34:56 [spk]=02:42:ac:11:00:02 [tv]=00:1a:11:5c:7e:01)
+declare -A DEV_HOST=([cam]=garden-cam [spk]=kitchen-speaker [tv]=living-room-tv)
+declare -A DEV_VENDOR=([cam]="dhcpcd-9.4.1:Linux-6.1.21-v8+:aarch64:BCM2835"
+                       [spk]="acme-speaker-fw-2.3"
+                       [tv]="android-dhcp-13")
+declare -A DEV_IP=([cam]=192.168.50.101 [spk]=192.168.50.102 [tv]=192.168.50.103)
+declare -A DEV_PORT_MAC=([cam]=02:50:00:00:01:01 [spk]=02:50:00:00:01:02 [tv]=02:50:00:00:01:03)
+TV_IP6=fd00:50::30
+ALL_NS=("$NS_GW" "$NS_INET" nc-cam nc-spk nc-tv)
+
+GW_MAC=02:50:00:00:00:01
+GW_WAN_MAC=02:50:00:00:00:fe
+INET_MAC=02:51:00:00:00:02
+GW_IP=192.168.50.1 GW_IP6=fd00:50::1
+GW_WAN_IP=198.51.100.1 INET_IP=198.51.100.2
+GW_WAN_IP6=2001:db8:100::1 INET_IP6=2001:db8:100::2
+FW_IP=203.0.113.10 FW_IP6=2001:db8:100::10
+API_IP=203.0.113.20 TRACK_IP=203.0.113.30 TIME_IP=203.0.113.40 ECHO_IP6=2001:db8:100::40
+VLAN_ID=42 VLAN_PCP=5 CAM_VLAN_IP=192.168.42.101 GW_VLAN_IP=192.168.42.1
+
+UA_CAM="GardenCam/1.4.2 (Raspberry Pi; rpicam)"
+UA_SPK="KitchenSpeaker/2.3 (acme-audio)"
+UA_TV="LivingRoomTV/13 (GoogleTV)"
+
+# every address that may appear in a capture (checked at the end)
+LAB_ADDR_RE='^(192\.168\.50\.[0-9]+|192\.168\.42\.[0-9]+|198\.51\.100\.[0-9]+|203\.0\.113\.[0-9]+|0\.0\.0\.0|255\.255\.255\.255|fd00:50::[0-9a-f:]*|2001:db8:100::[0-9a-f:]*|fe80::[0-9a-f:]+|ff02::[0-9a-f:]+|::)$'
+
+# ---------------------------------------------------------------- helpers
+WORK=""
+BG_PIDS=()
+
+# run a command inside a namespace with an empty, proxy-free environment
+inns() { local ns=$1; shift; ip netns exec "$ns" env -i PATH="$PATH" HOME=/root LC_ALL=C "$@"; }
+# start a long-running process inside a namespace, remember its pid in $LAST_PID
+bg() {
+  local ns=$1 name=$2; shift 2
+  inns "$ns" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null &
+  LAST_PID=$!
+  BG_PIDS+=("$LAST_PID")
+}
+
+ns_exists() { [ -e "/run/netns/$1" ]; }
+
+kill_ns_procs() {
+  local ns=$1 pids p i
+  ns_exists "$ns" || return 0
+  pids=$(ip netns pids "$ns" 2>/dev/null || true)
+  [ -n "$pids" ] || return 0
+  for p in $pids; do kill "$p" 2>/dev/null || true; done
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    [ -n "$pids" ] || return 0
+    sleep 0.1
+  done
+  for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
+}
+
+teardown() {
+  local ns p
+  for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for ns in "${ALL_NS[@]}"; do kill_ns_procs "$ns"; done
+  for ns in "${ALL_NS[@]}"; do ns_exists "$ns" && ip netns del "$ns" 2>/dev/null || true; done
+  BG_PIDS=()
+}
+
+on_exit() {
+  local rc=$?
+  set +e
+  teardown
+  if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+    if [ "$KEEP_TMP" = 1 ] || [ "$rc" != 0 ]; then log "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+  fi
+  [ "$rc" = 0 ] || log "FAILED (exit $rc); namespaces and processes cleaned up"
+  exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT TERM
+
+wait_until() { # wait_until SECONDS DESCRIPTION COMMAND...
+  local limit=$1 what=$2 i; shift 2
+  for ((i = 0; i < limit * 20; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+  die "timed out waiting for $what"
+}
+listening() { # listening NS tcp|udp ADDR:PORT
+  local ns=$1 proto=$2 ap=$3 flag=-Hltn
+  [ "$proto" = udp ] && flag=-Hlun
+  inns "$ns" ss $flag | awk '{print $4}' | grep -qxF "$ap"
+}
+dhcp_listening() { inns $NS_GW ss -Hlun | awk '{print $4}' | grep -q ':67$'; }
+no_tentative() { [ -z "$(inns "$1" ip -6 addr show dev "$2" tentative)" ]; }
+
+# ---------------------------------------------------------------- files
+make_files() {
+  WORK=$(mktemp -d /tmp/nc-record.XXXXXX)
+  chmod 755 "$WORK"
+  mkdir -p "$WORK/www-firmware/firmware" "$WORK/www-firmware/tv" "$WORK/www-tracker" "$WORK/tls" "$WORK/out"
+
+  cat >"$WORK/www-firmware/index.html" <<'EOF'
+<!doctype html>
+<html><head><title>firmware.example.test</title></head>
+<body><h1>Firmware downloads</h1>
+<ul><li><a href="/firmware/garden-cam-1.4.3.bin">garden-cam-1.4.3.bin</a></li>
+<li><a href="/tv/manifest.json">tv/manifest.json</a></li></ul>
+</body></html>
+EOF
+  # 4096 deterministic bytes
+  python3 -c 'import hashlib,sys
+b=b"".join(hashlib.sha256(b"garden-cam-1.4.3/%d" % i).digest() for i in range(128))
+sys.stdout.buffer.write(b)' >"$WORK/www-firmware/firmware/garden-cam-1.4.3.bin"
+  cat >"$WORK/www-firmware/tv/manifest.json" <<'EOF'
+{"model":"living-room-tv","channel":"stable","version":"13.0.7","url":"http://firmware.example.test/tv/13.0.7.img"}
+EOF
+  printf 'ok\n' >"$WORK/www-tracker/collect"
+  printf '<html><body>tracker</body></html>\n' >"$WORK/www-tracker/index.html"
+
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+    -subj "/O=Example Test/CN=api.example.test" \
+    -addext "subjectAltName=DNS:api.example.test,DNS:stream.example.test" \
+    -keyout "$WORK/tls/key.pem" -out "$WORK/tls/cert.pem" 2>/dev/null
+
+  # udhcpc event script: configure address + default route only
+  cat >"$WORK/udhcpc.script" <<'EOF'
+#!/bin/sh
+case "$1" in
+  deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
+  bound|renew)
+    ip -4 addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    for r in $router; do ip route replace default via "$r" dev "$interface"; break; done
+    echo "ip=$ip router=$router dns=$dns lease=$lease" >"$LEASE_FILE" ;;
+esac
+exit 0
+EOF
+  chmod 755 "$WORK/udhcpc.script"
+
+  # UDP servers in nc-inet: NTP-like on 123, echo on 7 (v4 and v6)
+  cat >"$WORK/udpsrv.py" <<EOF
+import select, socket, struct, time
+NTP_EPOCH = 2208988800
+def udp(fam, addr, port):
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    if fam == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.bind((addr, port))
+    return s
+def ntp_ts(t):
+    t += NTP_EPOCH
+    return struct.pack("!II", int(t), int((t % 1) * 2**32))
+ntp = udp(socket.AF_INET, "$TIME_IP", 123)
+echos = [udp(socket.AF_INET, "$TIME_IP", 7), udp(socket.AF_INET6, "$ECHO_IP6", 7)]
+while True:
+    ready, _, _ = select.select([ntp] + echos, [], [])
+    for s in ready:
+        data, peer = s.recvfrom(65535)
+        if s is ntp:
+            if len(data) < 48:
+                continue
+            rx = time.time()
+            # LI=0 VN=4 mode=4 (server), stratum 2, poll from request, precision -20
+            hdr = struct.pack("!BBbb", 0x24, 2, data[2], -20)
+            body = struct.pack("!II", 0x00000100, 0x00000200) + socket.inet_aton("$INET_IP")
+            pkt = hdr + body + ntp_ts(rx - 16) + data[40:48] + ntp_ts(rx) + ntp_ts(time.time())
+            s.sendto(pkt, peer)
+        else:
+            s.sendto(data, peer)
+EOF
+
+  # device-side UDP client helper
+  cat >"$WORK/udpcli.py" <<'EOF'
+import socket, struct, sys, time
+mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.settimeout(3)
+if mode == "ntp":
+    t = time.time() + 2208988800
+    pkt = bytes([0x23, 0, 6, 0xEC]) + bytes(36) + struct.pack("!II", int(t), int((t % 1) * 2**32))
+    s.sendto(pkt, (host, port))
+    data, _ = s.recvfrom(1024)
+    assert len(data) == 48 and data[0] & 7 == 4, "bad NTP reply"
+elif mode == "echo":
+    size = int(sys.argv[4])
+    payload = (b"notcreepy-fragment-test-" * (size // 24 + 1))[:size]
+    s.sendto(payload, (host, port))
+    data, _ = s.recvfrom(65535)
+    assert data == payload, "echo mismatch"
+elif mode in ("dstopts", "hopopts"):
+    # one 8-byte extension header holding a PadN option (type 1, len 4)
+    opt = bytes([0, 0, 1, 4, 0, 0, 0, 0])
+    name = socket.IPV6_DSTOPTS if mode == "dstopts" else socket.IPV6_HOPOPTS
+    s.setsockopt(socket.IPPROTO_IPV6, name, opt)
+    payload = ("notcreepy-" + mode).encode()
+    s.sendto(payload, (host, port))
+    data, _ = s.recvfrom(65535)
+    assert data == payload, "echo mismatch"
+else:
+    sys.exit("unknown mode " + mode)
+EOF
+}
+
+# ---------------------------------------------------------------- topology
+build_topology() {
+  local d ns
+  log "building namespaces"
+  for ns in "${ALL_NS[@]}"; do ip netns add "$ns"; inns "$ns" ip link set lo up; done
+
+  # gateway: IPv6 only where we ask for it, no bridge netfilter
+  inns $NS_GW sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+  inns $NS_GW sysctl -qw net.ipv4.ip_forward=1
+  inns $NS_GW sysctl -qw net.bridge.bridge-nf-call-iptables=0 2>/dev/null || true
+  inns $NS_GW sysctl -qw net.bridge.bridge-nf-call-ip6tables=0 2>/dev/null || true
+  inns $NS_GW sysctl -qw net.bridge.bridge-nf-call-arptables=0 2>/dev/null || true
+  inns $NS_GW ip link add br-lan address $GW_MAC type bridge stp_state 0 forward_delay 0
+  inns $NS_GW sysctl -qw net.ipv6.conf.br-lan.disable_ipv6=0
+  inns $NS_GW ip addr add $GW_IP/24 dev br-lan
+  inns $NS_GW ip addr add $GW_IP6/64 dev br-lan nodad
+
+  inns $NS_GW ip link add wan0 address $GW_WAN_MAC type veth peer name eth0 address $INET_MAC netns $NS_INET
+  inns $NS_GW sysctl -qw net.ipv6.conf.wan0.disable_ipv6=0
+  inns $NS_GW ip addr add $GW_WAN_IP/24 dev wan0
+  inns $NS_GW ip addr add $GW_WAN_IP6/64 dev wan0 nodad
+  inns $NS_GW sysctl -qw net.ipv6.conf.all.forwarding=1
+
+  for d in "${DEVICES[@]}"; do
+    ns=${DEV_NS[$d]}
+    inns $NS_GW ip link add "veth-$d" address "${DEV_PORT_MAC[$d]}" type veth \
+      peer name eth0 address "${DEV_MAC[$d]}" netns "$ns"
+    inns $NS_GW ip link set "veth-$d" master br-lan
+    inns $NS_GW ip link set "veth-$d" up
+    if [ "$d" = tv ]; then
+      inns "$ns" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0
+      inns "$ns" sysctl -qw net.ipv6.conf.eth0.router_solicitations=1
+      inns "$ns" ip addr add $TV_IP6/64 dev eth0
+    else
+      inns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+      inns "$ns" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1
+    fi
+    # the device's eth0 stays DOWN until the device "boots" inside a capture
+  done
+  inns $NS_GW ip link set br-lan up
+  inns $NS_GW ip link set wan0 up
+
+  # internet side
+  inns $NS_INET ip addr add $INET_IP/24 dev eth0
+  inns $NS_INET ip addr add $INET_IP6/64 dev eth0 nodad
+  for a in $FW_IP $API_IP $TRACK_IP $TIME_IP; do inns $NS_INET ip addr add $a/24 dev eth0; done
+  inns $NS_INET ip addr add $FW_IP6/64 dev eth0 nodad
+  inns $NS_INET ip addr add $ECHO_IP6/64 dev eth0 nodad
+  inns $NS_INET ip link set eth0 up
+  inns $NS_INET ip route add 192.168.50.0/24 via $GW_WAN_IP
+  inns $NS_INET ip route add 192.168.42.0/24 via $GW_WAN_IP
+  inns $NS_INET ip -6 route add fd00:50::/64 via $GW_WAN_IP6
+  inns $NS_GW ip route add 203.0.113.0/24 via $INET_IP
+}
+
+start_services() {
+  log "starting dnsmasq and servers"
+  # 40 strings of 70 chars -> a ~2.9 KB TXT answer (fragmented over UDP)
+  local txt="" i
+  for ((i = 0; i < 40; i++)); do
+    txt+=",\"$(printf 'notcreepy-big-txt-record-%02d-' "$i")$(printf 'x%.0s' $(seq 1 42))\""
+  done
+  bg $NS_GW dnsmasq dnsmasq --conf-file=/dev/null --keep-in-foreground --user=root --group=root \
+    --no-resolv --no-hosts --no-poll --interface=br-lan --bind-interfaces \
+    --pid-file="$WORK/dnsmasq.pid" --dhcp-leasefile="$WORK/dnsmasq.leases" \
+    --log-facility="$WORK/dnsmasq.log" --log-queries --log-dhcp \
+    --dhcp-authoritative --dhcp-range=192.168.50.100,192.168.50.150,255.255.255.0,12h \
+    --dhcp-host=${DEV_MAC[cam]},${DEV_IP[cam]} \
+    --dhcp-host=${DEV_MAC[spk]},${DEV_IP[spk]} \
+    --dhcp-host=${DEV_MAC[tv]},${DEV_IP[tv]} \
+    --dhcp-option=option:router,$GW_IP --dhcp-option=option:dns-server,$GW_IP \
+    --domain=lan --local=/lan/ --local=/example.test/ --edns-packet-max=4096 \
+    --address=/firmware.example.test/$FW_IP --address=/firmware.example.test/$FW_IP6 \
+    --address=/api.example.test/$API_IP --address=/stream.example.test/$API_IP \
+    --address=/tracker.example.test/$TRACK_IP --address=/time.example.test/$TIME_IP \
+    "--txt-record=big.example.test${txt}"
+  bg $NS_INET http-fw4 python3 -m http.server 80 --bind $FW_IP --directory "$WORK/www-firmware"
+  bg $NS_INET http-fw6 python3 -m http.server 80 --bind $FW_IP6 --directory "$WORK/www-firmware"
+  bg $NS_INET http-track python3 -m http.server 80 --bind $TRACK_IP --directory "$WORK/www-tracker"
+  bg $NS_INET tls openssl s_server -accept $API_IP:443 -cert "$WORK/tls/cert.pem" \
+    -key "$WORK/tls/key.pem" -www
+  bg $NS_INET udpsrv python3 "$WORK/udpsrv.py"
+
+  wait_until 10 "dnsmasq DNS" listening $NS_GW udp $GW_IP:53
+  wait_until 10 "dnsmasq DHCP" dhcp_listening
+  wait_until 10 "http firmware v4" listening $NS_INET tcp $FW_IP:80
+  wait_until 10 "http firmware v6" listening $NS_INET tcp "[$FW_IP6]:80"
+  wait_until 10 "http tracker" listening $NS_INET tcp $TRACK_IP:80
+  wait_until 10 "tls server" listening $NS_INET tcp $API_IP:443
+  wait_until 10 "ntp server" listening $NS_INET udp $TIME_IP:123
+  wait_until 10 "echo server v6" listening $NS_INET udp "[$ECHO_IP6]:7"
+}
+
+# ---------------------------------------------------------------- capture
+CAP_PIDS=()
+start_capture() { # start_capture NAME tcpdump|dumpcap ARGS...   (runs in nc-gw)
+  local name=$1 tool=$2; shift 2
+  bg $NS_GW "cap-$name" "$tool" "$@"
+  CAP_PIDS+=("$LAST_PID")
+  if [ "$tool" = tcpdump ]; then
+    wait_until 10 "tcpdump $name" grep -q 'listening on' "$WORK/cap-$name.err"
+  else
+    wait_until 10 "dumpcap $name" grep -q '^File:' "$WORK/cap-$name.err"
+  fi
+}
+stop_captures() {
+  local p
+  sleep 0.5
+  for p in "${CAP_PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  for p in "${CAP_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  CAP_PIDS=()
+}
+
+# ---------------------------------------------------------------- devices
+declare -A BOOTED=()
+dev() { local d=$1; shift; inns "${DEV_NS[$d]}" "$@"; }
+quiet() { "$@" >>"$WORK/clients.log" 2>&1; }
+
+boot_device() { # link up, (IPv6 DAD), DHCP with hostname and vendor class
+  local d=$1
+  [ -n "${BOOTED[$d]:-}" ] && return 0
+  log "boot ${DEV_HOST[$d]}"
+  dev "$d" ip link set eth0 up
+  dev "$d" env LEASE_FILE="$WORK/lease-$d" busybox udhcpc -i eth0 -f -q -n -t 5 -T 2 -a200 \
+    -x "hostname:${DEV_HOST[$d]}" -V "${DEV_VENDOR[$d]}" -s "$WORK/udhcpc.script" \
+    >>"$WORK/udhcpc-$d.log" 2>&1 || die "DHCP failed for $d"
+  grep -q "ip=${DEV_IP[$d]} router=$GW_IP" "$WORK/lease-$d" || die "unexpected lease for $d: $(cat "$WORK/lease-$d")"
+  if [ "$d" = tv ]; then
+    wait_until 10 "IPv6 DAD on tv" no_tentative nc-tv eth0
+    dev tv ip -6 route add default via $GW_IP6 dev eth0
+  fi
+  BOOTED[$d]=1
+}
+
+ping4() { quiet dev "$1" ping -n -c 2 -i 0.2 -W 2 "$2"; }
+ping6() { quiet dev "$1" ping -6 -n -c 2 -i 0.2 -W 2 "$2"; }
+q() { quiet dev "$1" dig +tries=1 +time=2 "@$2" "$3" "$4"; }       # q DEV SERVER TYPE NAME
+http() { quiet dev "$1" curl -sS --noproxy '*' -o /dev/null -A "$2" --resolve "$3" "$4"; }
+ntp() { quiet dev "$1" python3 "$WORK/udpcli.py" ntp $TIME_IP 123; }
+
+traffic_cam() {
+  local d=cam ua=$UA_CAM
+  ping4 $d $GW_IP
+  q $d $GW_IP A firmware.example.test
+  q $d $GW_IP A api.example.test
+  q $d $GW_IP A time.example.test
+  q $d $GW_IP A ota.example.test           # NXDOMAIN
+  http $d "$ua" firmware.example.test:80:$FW_IP http://firmware.example.test/
+  http $d "$ua" firmware.example.test:80:$FW_IP http://firmware.example.test/firmware/garden-cam-1.4.3.bin
+  quiet dev $d curl -sS -k --noproxy '*' -o /dev/null -A "$ua" --tlsv1.2 --tls-max 1.2 \
+    --resolve api.example.test:443:$API_IP https://api.example.test/
+  quiet dev $d openssl s_client -connect $API_IP:443 -servername api.example.test -tls1_3 </dev/null
+  ntp $d
+  ping4 $d $FW_IP
+}
+traffic_spk() {
+  local d=spk ua=$UA_SPK
+  q $d $GW_IP A tracker.example.test
+  q $d $GW_IP A stream.example.test
+  q $d $GW_IP A time.example.test
+  ping4 $d $GW_IP
+  http $d "$ua" tracker.example.test:80:$TRACK_IP 'http://tracker.example.test/collect?device=kitchen-speaker&event=boot'
+  quiet dev $d curl -sS -k --noproxy '*' -o /dev/null -A "$ua" --tlsv1.3 \
+    --resolve stream.example.test:443:$API_IP https://stream.example.test/
+  quiet dev $d openssl s_client -connect $API_IP:443 -servername stream.example.test -tls1_2 </dev/null
+  ntp $d
+  ping4 $d $TRACK_IP
+}
+traffic_tv() {
+  local d=tv ua=$UA_TV
+  ping6 $d $GW_IP6
+  ping4 $d $GW_IP
+  q $d $GW_IP6 AAAA firmware.example.test   # DNS over IPv6
+  q $d $GW_IP A firmware.example.test
+  http $d "$ua" "firmware.example.test:80:[$FW_IP6]" http://firmware.example.test/
+  http $d "$ua" firmware.example.test:80:$FW_IP http://firmware.example.test/tv/manifest.json
+  ping6 $d $INET_IP6
+}
+
+# ---------------------------------------------------------------- modes
+record_basic() {
+  log "recording lan-basic (devices boot inside the capture)"
+  start_capture basic tcpdump -i br-lan -n -U -Z root --time-stamp-precision=nano -w "$WORK/out/lan-basic.ns.pcap"
+  local d
+  for d in "${DEVICES[@]}"; do boot_device "$d"; "traffic_$d"; done
+  stop_captures
+  # same packets at microsecond precision, then pcapng and gzip
+  tcpdump --time-stamp-precision=micro -r "$WORK/out/lan-basic.ns.pcap" -w "$WORK/out/lan-basic.pcap" 2>/dev/null
+  editcap -F pcapng "$WORK/out/lan-basic.pcap" "$WORK/out/lan-basic.pcapng"
+  gzip -9 -n -c "$WORK/out/lan-basic.pcap" >"$WORK/out/lan-basic.pcap.gz"
+}
+
+record_any() {
+  local d
+  for d in cam spk; do boot_device "$d"; done
+  log "recording lan-any-sll2 / lan-any-sll / lan-multi-if (same traffic)"
+  start_capture sll2 tcpdump -i any -n -U -Z root -y LINUX_SLL2 -w "$WORK/out/lan-any-sll2.pcap"
+  start_capture sll tcpdump -i any -n -U -Z root -y LINUX_SLL -w "$WORK/out/lan-any-sll.pcap"
+  start_capture multi dumpcap -q -i br-lan -i any -w "$WORK/out/lan-multi-if.pcapng"
+  ping4 cam $GW_IP
+  q cam $GW_IP A firmware.example.test
+  http cam "$UA_CAM" firmware.example.test:80:$FW_IP http://firmware.example.test/
+  ping4 spk $TRACK_IP
+  stop_captures
+}
+
+record_frag() {
+  local d
+  for d in cam tv; do boot_device "$d"; done
+  log "recording lan-frag"
+  start_capture frag tcpdump -i br-lan -n -U -Z root -w "$WORK/out/lan-frag.pcap"
+  # IPv4: ICMP echo 3000 B (3 fragments each way), routed through the gateway
+  quiet dev cam ping -n -c 2 -i 0.2 -W 2 -s 3000 $FW_IP
+  # IPv4: UDP echo with a 2600-byte payload (2 fragments each way)
+  quiet dev cam python3 "$WORK/udpcli.py" echo $TIME_IP 7 2600
+  # IPv4: DNS TXT answer of ~2.9 KB over UDP (EDNS0 bufsize 4096), fragmented by the gateway
+  quiet dev cam dig +tries=1 +time=2 +bufsize=4096 +ignore @$GW_IP TXT big.example.test
+  # IPv6: ICMPv6 echo 3000 B to the gateway and routed to nc-inet (Fragment headers)
+  quiet dev tv ping -6 -n -c 2 -i 0.2 -W 2 -s 3000 $GW_IP6
+  quiet dev tv ping -6 -n -c 1 -W 2 -s 3000 $INET_IP6
+  # IPv6: UDP with a Destination Options header, and with a Hop-by-Hop header
+  quiet dev tv python3 "$WORK/udpcli.py" dstopts $ECHO_IP6 7
+  quiet dev tv python3 "$WORK/udpcli.py" hopopts $ECHO_IP6 7
+  stop_captures
+}
+
+record_vlan() {
+  boot_device cam
+  log "recording lan-vlan"
+  dev cam ip link add link eth0 name eth0.$VLAN_ID type vlan id $VLAN_ID egress-qos-map 0:$VLAN_PCP
+  dev cam ip addr add $CAM_VLAN_IP/24 dev eth0.$VLAN_ID
+  inns $NS_GW ip link add link br-lan name br-lan.$VLAN_ID type vlan id $VLAN_ID
+  inns $NS_GW ip addr add $GW_VLAN_IP/24 dev br-lan.$VLAN_ID
+  inns $NS_GW ip link set br-lan.$VLAN_ID up
+  start_capture vlan tcpdump -i br-lan -n -U -Z root -w "$WORK/out/lan-vlan.pcap"
+  dev cam ip link set eth0.$VLAN_ID up
+  # time server reached through VLAN 42
+  dev cam ip route add $TIME_IP/32 via $GW_VLAN_IP dev eth0.$VLAN_ID
+  quiet dev cam ping -n -c 3 -i 0.2 -W 2 $GW_VLAN_IP    # tagged, ARP tagged too
+  ntp cam                                              # tagged, routed to nc-inet
+  ping4 cam $GW_IP                                     # untagged
+  stop_captures
+  dev cam ip link del eth0.$VLAN_ID
+  inns $NS_GW ip link del br-lan.$VLAN_ID
+}
+
+# ---------------------------------------------------------------- checks
+check_lab_only() { # every IP address in FILE is a lab address
+  local f=$1 bad
+  bad=$(tshark -r "$f" -T fields -E separator=/n -e ip.src -e ip.dst -e ipv6.src -e ipv6.dst \
+          -e arp.src.proto_ipv4 -e arp.dst.proto_ipv4 2>/dev/null |
+        tr ',' '\n' | sed '/^$/d' | sort -u | grep -Ev "$LAB_ADDR_RE" || true)
+  [ -z "$bad" ] || die "$f holds non-lab addresses: $bad"
+}
+
+syn_count() { # syn_count FILE MAC -> number of TCP connections opened by MAC
+  tshark -r "$1" -Y "tcp.flags.syn==1 && tcp.flags.ack==0 && eth.src==$2" -T fields -e tcp.stream 2>/dev/null | sort -u | wc -l
+}
+
+check_basic() {
+  local f=$WORK/out/lan-basic.pcap d n hn
+  declare -A want_syn=([cam]=4 [spk]=3 [tv]=2)
+  for d in "${DEVICES[@]}"; do
+    n=$(syn_count "$f" "${DEV_MAC[$d]}")
+    [ "$n" = "${want_syn[$d]}" ] || die "lan-basic: $d opened $n TCP connections, expected ${want_syn[$d]}"
+    hn=$(tshark -r "$f" -Y "dhcp.option.hostname && eth.src==${DEV_MAC[$d]}" -T fields -e dhcp.option.hostname 2>/dev/null | sort -u)
+    [ "$hn" = "${DEV_HOST[$d]}" ] || die "lan-basic: DHCP hostname for $d is '$hn'"
+  done
+  n=$(tshark -r "$f" -Y 'tls.handshake.extensions_server_name' -T fields -e tls.handshake.extensions_server_name 2>/dev/null | wc -l)
+  [ "$n" = 4 ] || die "lan-basic: $n TLS ClientHellos with SNI, expected 4"
+}
+
+# ---------------------------------------------------------------- README
+count() { capinfos -M -c -T "$1" 2>/dev/null | awk -F'\t' 'NR==2{print $2}'; }
+encap() { capinfos -M -E -T "$1" 2>/dev/null | awk -F'\t' 'NR==2{print $2}'; }
+size() { stat -c %s "$1"; }
+tsf() { tshark -r "$OUT/lan-basic.pcap" "$@" 2>/dev/null; }
+
+write_readme() {
+  local f rows="" b
+  for b in lan-basic.pcap lan-basic.ns.pcap lan-basic.pcapng lan-basic.pcap.gz lan-any-sll2.pcap \
+           lan-any-sll.pcap lan-multi-if.pcapng lan-frag.pcap lan-vlan.pcap; do
+    f=$OUT/$b
+    [ -f "$f" ] || continue
+    rows+="| \`$b\` | $(size "$f") | $(count "$f") | $(encap "$f") |"$'\n'
+  done
+  local basic=$OUT/lan-basic.pcap dns_rows="" http_rows="" sni_rows="" d mac
+  for d in "${DEVICES[@]}"; do
+    mac=${DEV_MAC[$d]}
+    dns_rows+="| ${DEV_HOST[$d]} | $(tsf -Y "dns.flags.response==0 && eth.src==$mac" -T fields -e dns.qry.name -e dns.qry.type | awk '{t=$2==1?"A":$2==28?"AAAA":$2; printf "%s%s %s", (NR>1?", ":""), $1, t}') |"$'\n'
+    http_rows+="| ${DEV_HOST[$d]} | $(tsf -Y "http.request && eth.src==$mac" -T fields -e ip.dst -e ipv6.dst -e http.request.method -e http.host -e http.request.uri | awk -F'\t' '{printf "%s`%s http://%s%s` to %s", (NR>1?"; ":""), $3, $4, $5, ($1!=""?$1:$2)}') |"$'\n'
+    sni_rows+="| ${DEV_HOST[$d]} | $(tsf -Y "tls.handshake.type==1 && eth.src==$mac" -T fields -e ip.dst -e tls.handshake.extensions_server_name -e tls.handshake.extensions.supported_version | awk -F'\t' '{v=($3 ~ /0x0304/)?"TLS 1.3 offered":"TLS 1.2 only"; printf "%s%s -> %s (%s)", (NR>1?"; ":""), $2, $1, v}') |"$'\n'
+  done
+  [ -n "$sni_rows" ] || true
+  local syn_cam syn_spk syn_tv
+  syn_cam=$(syn_count "$basic" "${DEV_MAC[cam]}"); syn_spk=$(syn_count "$basic" "${DEV_MAC[spk]}"); syn_tv=$(syn_count "$basic" "${DEV_MAC[tv]}")
+  local frag4 frag6 vlan_tagged vlan_untagged hbh dst multi_if
+  frag4=$(tshark -r "$OUT/lan-frag.pcap" -Y 'ip.flags.mf==1 || ip.frag_offset>0' 2>/dev/null | wc -l)
+  frag6=$(tshark -r "$OUT/lan-frag.pcap" -Y 'ipv6.fragment' 2>/dev/null | wc -l)
+  hbh=$(tshark -r "$OUT/lan-frag.pcap" -Y 'ipv6.hopopts && udp' 2>/dev/null | wc -l)
+  dst=$(tshark -r "$OUT/lan-frag.pcap" -Y 'ipv6.dstopts && udp' 2>/dev/null | wc -l)
+  vlan_tagged=$(tshark -r "$OUT/lan-vlan.pcap" -Y "vlan.id==$VLAN_ID" 2>/dev/null | wc -l)
+  vlan_untagged=$(tshark -r "$OUT/lan-vlan.pcap" -Y '!vlan' 2>/dev/null | wc -l)
+  multi_if=$(capinfos -M -I "$OUT/lan-multi-if.pcapng" 2>/dev/null | grep -cE '^\s+Interface #' || true)
+
+  cat >"$OUT/README.md" <<EOF
+# captures/
+
+Small **real** captures for the tests, all made by \`captures/record.sh\`
+(run as root: \`sudo captures/record.sh [--install]\`). The script builds
+network namespaces on the local machine, runs real programs in them
+(busybox udhcpc, dnsmasq, dig, curl, openssl, ping, python3) and captures
+with tcpdump/dumpcap. No traffic leaves those namespaces; the script checks
+that every IP address in every file is one of the lab addresses below.
+
+Re-running the script makes new files: timestamps, ports, TLS keys, DNS IDs
+and a few IPv6 MLD/RS packets differ, but every fact in the tables below
+(except packet counts and sizes) holds for every run, and the script fails if
+the TCP-connection, DHCP-hostname and SNI facts do not hold.
+
+## Files
+
+| file | how it was made | what it holds |
+| --- | --- | --- |
+| \`lan-basic.ns.pcap\` | \`tcpdump -i br-lan -U --time-stamp-precision=nano -w\` in nc-gw | the main demo: three devices boot (DHCP) and talk; pcap, **nanosecond** magic (a1b23c4d), Ethernet |
+| \`lan-basic.pcap\` | \`tcpdump --time-stamp-precision=micro -r lan-basic.ns.pcap -w\` | the same packets, pcap, microsecond magic (a1b2c3d4), Ethernet |
+| \`lan-basic.pcapng\` | \`editcap -F pcapng lan-basic.pcap\` | the same packets, pcapng, one IDB (Ethernet, µs) |
+| \`lan-basic.pcap.gz\` | \`gzip -9 -n\` of lan-basic.pcap | the same packets, gzipped pcap |
+| \`lan-any-sll2.pcap\` | \`tcpdump -i any -y LINUX_SLL2\` in nc-gw | garden-cam pings gateway, DNS A firmware.example.test, HTTP GET /; kitchen-speaker pings 203.0.113.30. Each forwarded packet appears on several interfaces (veth-cam/veth-spk, br-lan, wan0) |
+| \`lan-any-sll.pcap\` | \`tcpdump -i any -y LINUX_SLL\` in nc-gw, at the same time | the same traffic, Linux cooked v1 |
+| \`lan-multi-if.pcapng\` | \`dumpcap -i br-lan -i any\` in nc-gw, at the same time | the same traffic, pcapng with ${multi_if} interfaces: #0 br-lan (Ethernet), #1 any (Linux cooked) |
+| \`lan-frag.pcap\` | \`tcpdump -i br-lan\` in nc-gw | garden-cam: \`ping -s 3000 203.0.113.10\` ×2, UDP echo of 2600 B to 203.0.113.40:7, \`dig +bufsize=4096 TXT big.example.test\` (≈2.9 KB answer); living-room-tv: \`ping -6 -s 3000 fd00:50::1\` ×2 and \`2001:db8:100::2\` ×1, UDP to [2001:db8:100::40]:7 with a Destination Options header and one with a Hop-by-Hop header (echoed back) |
+| \`lan-vlan.pcap\` | \`tcpdump -i br-lan\` in nc-gw (untagged parent) | garden-cam on VLAN ${VLAN_ID} (eth0.${VLAN_ID}, 192.168.42.101, PCP ${VLAN_PCP} on its frames): ARP + 3 pings to 192.168.42.1 and an NTP exchange with 203.0.113.40 routed via the VLAN; plus 2 untagged pings to 192.168.50.1 |
+
+## Sizes and packet counts (as printed by \`capinfos\`)
+
+| file | bytes | packets | encapsulation |
+| --- | ---: | ---: | --- |
+${rows}
+## Lab addresses
+
+| who | namespace | MAC | IP | notes |
+| --- | --- | --- | --- | --- |
+| gateway (br-lan) | nc-gw | ${GW_MAC} | ${GW_IP}, ${GW_IP6} | DHCP + DNS server (dnsmasq 2.90), router |
+| gateway (wan0) | nc-gw | ${GW_WAN_MAC} | ${GW_WAN_IP}, ${GW_WAN_IP6} | only seen in the \`any\` captures |
+| internet | nc-inet | ${INET_MAC} | ${INET_IP}, ${INET_IP6} | only seen in the \`any\` captures |
+| firmware.example.test | nc-inet | | ${FW_IP}, ${FW_IP6} | HTTP :80 (Python SimpleHTTP/0.6) |
+| api.example.test, stream.example.test | nc-inet | | ${API_IP} | TLS :443 (openssl s_server -www, self-signed EC P-256 cert CN=api.example.test, SAN api + stream) |
+| tracker.example.test | nc-inet | | ${TRACK_IP} | HTTP :80 |
+| time.example.test | nc-inet | | ${TIME_IP}, ${ECHO_IP6} | NTP-like UDP :123 (v4), UDP echo :7 (v4 + v6) |
+
+DNS (dnsmasq, no upstream): the names above resolve as listed
+(firmware.example.test has A and AAAA); any other name under
+\`example.test\` or \`lan\` is NXDOMAIN.
+
+## Devices and facts to assert
+
+| fact | garden-cam | kitchen-speaker | living-room-tv |
+| --- | --- | --- | --- |
+| namespace | nc-cam | nc-spk | nc-tv |
+| MAC | ${DEV_MAC[cam]} | ${DEV_MAC[spk]} | ${DEV_MAC[tv]} |
+| OUI vendor | Raspberry Pi Foundation (B8:27:EB) | none: locally administered bit set | Google, Inc. (00:1A:11) |
+| DHCP hostname (option 12) | ${DEV_HOST[cam]} | ${DEV_HOST[spk]} | ${DEV_HOST[tv]} |
+| DHCP vendor class (option 60) | \`${DEV_VENDOR[cam]}\` | \`${DEV_VENDOR[spk]}\` | \`${DEV_VENDOR[tv]}\` |
+| DHCP client | busybox udhcpc 1.35 (DISCOVER, OFFER, REQUEST, ACK, then an ARP probe from 0.0.0.0 for its address) | same | same |
+| IPv4 (DHCP ACK) | ${DEV_IP[cam]} | ${DEV_IP[spk]} | ${DEV_IP[tv]} |
+| IPv6 | none (disabled) | none (disabled) | ${TV_IP6} + fe80::21a:11ff:fe5c:7e01 (EUI-64); sends DAD NS, MLDv2 reports, 1 RS |
+| DNS queries (name type), all to ${GW_IP} except the tv's AAAA (to ${GW_IP6}) | see below | see below | see below |
+| TCP connections opened (SYNs) in lan-basic | ${syn_cam} | ${syn_spk} | ${syn_tv} (1 over IPv6) |
+| HTTP User-Agent | \`${UA_CAM}\` | \`${UA_SPK}\` | \`${UA_TV}\` |
+| TLS connections (SNI) | 2: api.example.test, TLS 1.2 (curl) + TLS 1.3 (openssl s_client) | 2: stream.example.test, TLS 1.3 (curl) + TLS 1.2 (openssl s_client) | 0 |
+| ICMP echo requests | 2 to ${GW_IP}, 2 to ${FW_IP} | 2 to ${GW_IP}, 2 to ${TRACK_IP} | 2 to ${GW_IP}; ICMPv6 2 to ${GW_IP6}, 2 to ${INET_IP6} |
+| NTP (UDP 123) exchanges | 1 with ${TIME_IP} | 1 with ${TIME_IP} | 0 |
+| plaintext credentials / telnet | none | none | none |
+
+DNS queries in lan-basic (from tshark on the committed file):
+
+| device | queries |
+| --- | --- |
+${dns_rows}
+HTTP requests in lan-basic:
+
+| device | requests |
+| --- | --- |
+${http_rows}
+TLS ClientHellos in lan-basic:
+
+| device | SNI -> server (versions offered) |
+| --- | --- |
+${sni_rows}
+Other counts (from tshark on the committed files): lan-frag.pcap has
+${frag4} IPv4 fragments (packets with MF set or a non-zero offset),
+${frag6} IPv6 packets with a Fragment header, ${hbh} UDP packets with a
+Hop-by-Hop header and ${dst} with a Destination Options header;
+lan-vlan.pcap has ${vlan_tagged} frames tagged VLAN ${VLAN_ID} and
+${vlan_untagged} untagged frames.
+
+Notes for test writers:
+- In lan-basic the devices boot one after another inside the capture
+  (garden-cam, then kitchen-speaker, then living-room-tv), so the capture
+  starts with garden-cam's DHCPDISCOVER from 0.0.0.0.
+- The gateway's bridge ports (02:50:00:00:01:0x) never send frames; the only
+  non-device MAC on br-lan is the gateway ${GW_MAC}.
+- Traffic between devices and the internet is routed (no NAT): on br-lan the
+  device IP talks directly to 203.0.113.x / 2001:db8:100::x, with the
+  gateway MAC as the Ethernet peer.
+EOF
+}
+
+# ---------------------------------------------------------------- main
+main() {
+  local start=$SECONDS f
+  teardown   # leftovers of an earlier, interrupted run
+  if want basic || want any || want frag || want vlan; then
+    make_files
+    build_topology
+    start_services
+    want basic && { record_basic; check_basic; }
+    want any && record_any
+    want frag && record_frag
+    want vlan && record_vlan
+    teardown
+    for f in "$WORK"/out/*; do
+      check_lab_only "$f"
+      install -m 644 "$f" "$OUT/$(basename "$f")"
+    done
+  fi
+  if want readme || want all; then
+    write_readme
+  fi
+  log "done in $((SECONDS - start)) s"
+  ( cd "$OUT" && ls -l lan-* README.md 2>/dev/null ) >&2
+}
+main

@@ -1,0 +1,95 @@
+/**
+ * `notcreepy analyze FILE… [--db PATH] [--json]`: a report from capture files.
+ * Every run is recorded in the store (a temporary database when --db is not given) and the
+ * report is read back from it.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCapture } from '../capture/reader.js';
+import { CaptureError, type CaptureWarning } from '../capture/types.js';
+import { DEFAULT_PIPELINE_OPTIONS, Pipeline, type PipelineOptions } from '../pipeline.js';
+import { captureReport, deviceReports, flowReports } from '../store/report.js';
+import { Store } from '../store/store.js';
+import { Progress } from './progress.js';
+import { printSummary, writeJsonReport } from './output.js';
+
+export interface AnalyzeOptions {
+  files: string[];
+  db: string | null;
+  json: boolean;
+  pipeline?: PipelineOptions;
+  /** Where reports and warnings go (tests pass their own). */
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WriteStream;
+}
+
+export interface AnalyzeResult {
+  captureId: number;
+  warnings: CaptureWarning[];
+}
+
+export function formatWarning(w: CaptureWarning): string {
+  return `${w.file}: ${w.message}`;
+}
+
+/** Analyse the files into the store and return the run's id. */
+export async function analyzeInto(
+  store: Store,
+  files: string[],
+  pipelineOptions: PipelineOptions = DEFAULT_PIPELINE_OPTIONS,
+  stderr: NodeJS.WriteStream = process.stderr,
+): Promise<AnalyzeResult> {
+  for (const file of files) {
+    if (file === '-') continue;
+    let size: number;
+    try {
+      const st = statSync(file);
+      if (!st.isFile()) throw new CaptureError(file, 'not a regular file');
+      size = st.size;
+    } catch (err) {
+      if (err instanceof CaptureError) throw err;
+      throw new CaptureError(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot be read');
+    }
+    if (size === 0) throw new CaptureError(file, 'empty file (no capture header)');
+  }
+  const captureId = store.beginCapture('analyze', files);
+  const pipeline = new Pipeline(store, captureId, pipelineOptions);
+  const warnings: CaptureWarning[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i];
+    const total = file === '-' ? null : statSync(file).size;
+    const progress = new Progress(`analysing ${file}`, total, stderr);
+    try {
+      await readCapture(file, pipeline.handleFrame, {
+        sourceIndex: i,
+        onWarning: (w) => {
+          warnings.push(w);
+          stderr.write(`notcreepy: warning: ${formatWarning(w)}\n`);
+        },
+        onProgress: (read) => progress.update(read),
+      });
+    } finally {
+      progress.done();
+    }
+  }
+  pipeline.finish(warnings.map(formatWarning));
+  return { captureId, warnings };
+}
+
+export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
+  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? process.stderr;
+  const tempDir = options.db === null ? mkdtempSync(join(tmpdir(), 'notcreepy-')) : null;
+  const store = new Store(options.db ?? join(tempDir as string, 'analysis.db'));
+  try {
+    const { captureId } = await analyzeInto(store, options.files, options.pipeline, stderr);
+    const capture = captureReport(store, captureId);
+    const devices = deviceReports(store, captureId);
+    if (options.json) writeJsonReport(stdout, capture, devices, flowReports(store, captureId));
+    else printSummary(stdout, capture, devices, store, captureId);
+  } finally {
+    store.close();
+    if (tempDir !== null) rmSync(tempDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+/**
+ * notcreepy command line. Errors a user can fix are one line on stderr and a non-zero exit;
+ * a stack trace only with --debug.
+ */
+import { parseArgs } from 'node:util';
+import { CaptureError } from '../capture/types.js';
+import { DEFAULT_LAN_PREFIXES } from '../decode/address.js';
+import { DEFAULT_PIPELINE_OPTIONS } from '../pipeline.js';
+import { StoreError } from '../store/store.js';
+import { runAnalyze } from './analyze.js';
+
+const USAGE = `usage: notcreepy <command> [options]
+
+commands:
+  analyze FILE…     analyse pcap/pcapng files (.gz too; "-" reads standard input)
+      --json          print one JSON document instead of the readable summary
+      --db PATH       keep the results in this SQLite database (default: a temporary one)
+      --lan PREFIX    an extra LAN prefix (CIDR), repeatable; defaults: ${DEFAULT_LAN_PREFIXES.join(' ')}
+      --max-flows N   bound on live flows (default ${DEFAULT_PIPELINE_OPTIONS.flowTable.maxFlows})
+
+options for every command:
+  --debug           show stack traces
+  -h, --help        this help
+`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === 'version') {
+    process.stdout.write(`notcreepy ${await version()}\n`);
+    return 0;
+  }
+  switch (command) {
+    case 'analyze': {
+      const { values, positionals } = parseArgsOrUsage(rest, {
+        json: { type: 'boolean', default: false },
+        db: { type: 'string' },
+        lan: { type: 'string', multiple: true },
+        'max-flows': { type: 'string' },
+        debug: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      });
+      if (values.help) {
+        process.stdout.write(USAGE);
+        return 0;
+      }
+      if (positionals.length === 0) throw new UsageError('analyze needs at least one capture file (or "-" for standard input)');
+      const maxFlows = values['max-flows'] === undefined ? undefined : Number(values['max-flows'] as string);
+      if (maxFlows !== undefined && (!Number.isInteger(maxFlows) || maxFlows < 1)) {
+        throw new UsageError('--max-flows must be a positive integer');
+      }
+      const lan = (values.lan as string[] | undefined) ?? [];
+      await runAnalyze({
+        files: positionals,
+        db: (values.db as string | undefined) ?? null,
+        json: values.json as boolean,
+        pipeline: {
+          ...DEFAULT_PIPELINE_OPTIONS,
+          lanPrefixes: [...DEFAULT_LAN_PREFIXES, ...lan],
+          flowTable: { ...DEFAULT_PIPELINE_OPTIONS.flowTable, ...(maxFlows ? { maxFlows } : {}) },
+        },
+      });
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+type ArgSpec = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+function parseArgsOrUsage(args: string[], options: ArgSpec): { values: Record<string, unknown>; positionals: string[] } {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+async function version(): Promise<string> {
+  const { readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const debug = process.argv.includes('--debug');
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`notcreepy: ${err.message}\n(run "notcreepy --help" for usage)\n`);
+      process.exitCode = 2;
+    } else if (err instanceof CaptureError || err instanceof StoreError) {
+      process.stderr.write(`notcreepy: error: ${err.message}\n`);
+      process.exitCode = 1;
+    } else {
+      const e = err as Error;
+      process.stderr.write(`notcreepy: internal error: ${e?.message ?? String(err)}\n`);
+      if (debug) process.stderr.write(`${e?.stack ?? ''}\n`);
+      else process.stderr.write('(run again with --debug for details, and please report it)\n');
+      process.exitCode = 70;
+    }
+  },
+);

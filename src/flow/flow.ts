@@ -1,0 +1,71 @@
+/**
+ * One bidirectional conversation. "Client" is the side that sent the first packet, or the
+ * SYN when the handshake was seen (a SYN-ACK first means the other side is the client).
+ */
+export const TimeoutClass = { TCP_OPEN: 0, TCP_CLOSED: 1, UDP: 2, OTHER: 3 } as const;
+export type TimeoutClass = (typeof TimeoutClass)[keyof typeof TimeoutClass];
+export const TIMEOUT_CLASS_COUNT = 4;
+
+export type FlowEndReason = 'idle' | 'closed' | 'evicted' | 'end-of-capture' | 'flush';
+
+export class Flow {
+  /** Position in the hash chain and in its timeout class's LRU list (intrusive, no wrappers). */
+  hashKey = 0;
+  hashNext: Flow | null = null;
+  lruPrev: Flow | null = null;
+  lruNext: Flow | null = null;
+  timeoutClass: TimeoutClass = TimeoutClass.OTHER;
+
+  /** Sequence number within the run; the store assigns the row id. */
+  seq = 0;
+  ipVersion = 4;
+  proto = 0;
+  vlan = 0;
+  readonly clientIp = new Uint32Array(4);
+  readonly serverIp = new Uint32Array(4);
+  clientPort = 0;
+  serverPort = 0;
+  /** MAC seen for each side at flow start (-1 if the link layer has none). */
+  clientMac = -1;
+  serverMac = -1;
+
+  packetsC2S = 0;
+  packetsS2C = 0;
+  bytesC2S = 0;
+  bytesS2C = 0;
+  payloadC2S = 0;
+  payloadS2C = 0;
+  firstSeenUs = 0;
+  lastSeenUs = 0;
+  firstSeenS2CUs = 0;
+  lastSeenS2CUs = 0;
+  lastSeenC2SUs = 0;
+
+  // TCP state
+  synSeen = false;
+  synAckSeen = false;
+  handshakeComplete = false;
+  finC2S = false;
+  finS2C = false;
+  rstSeen = false;
+
+  /** Device id (MAC or IP) of the LAN-side endpoint this flow belongs to, or null. */
+  deviceId: string | null = null;
+  /** Device id of the other side when it is on the LAN too (LAN-to-LAN flows). */
+  peerDeviceId: string | null = null;
+  /** Whether deviceId is the client side (otherwise the device served the flow). */
+  deviceIsClient = true;
+  /** Index of the source (file or interface) that first saw the flow. */
+  sourceIndex = 0;
+
+  tcpState(): string {
+    if (this.proto !== 6) return '';
+    if (this.rstSeen) return 'reset';
+    if (this.finC2S && this.finS2C) return 'closed';
+    if (this.finC2S || this.finS2C) return 'half-closed';
+    if (this.handshakeComplete) return 'established';
+    if (this.synAckSeen) return 'syn-ack';
+    if (this.synSeen) return 'syn';
+    return 'midstream';
+  }
+}

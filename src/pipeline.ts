@@ -1,0 +1,273 @@
+/**
+ * The packet pipeline shared by `analyze`, `replay` and `watch`:
+ * raw frame -> decode -> flow table (+ devices) -> dissect -> store.
+ *
+ * `handleFrame` is the hot path: it decodes into one reused PacketView, updates the flow and
+ * does payload work only for the few protocols that name devices (DHCP). Ended flows become rows
+ * queued for the store and written in batches, never one statement per packet.
+ */
+import type { FrameSink, RawFrame } from './capture/types.js';
+import { DEFAULT_LAN_PREFIXES, formatIp, LanMatcher } from './decode/address.js';
+import { DecodeResult, decodeFrame, formatMac, IpProto, PacketView } from './decode/packet.js';
+import { parseDhcp } from './dissect/dhcp.js';
+import { DeviceTable } from './flow/devices.js';
+import type { Flow, FlowEndReason } from './flow/flow.js';
+import { DEFAULT_FLOW_TABLE_OPTIONS, FlowTable, type FlowTableOptions } from './flow/table.js';
+import type { CaptureStats, DeviceRow, FlowRow, Store } from './store/store.js';
+
+export interface PipelineOptions {
+  lanPrefixes: string[];
+  flowTable: FlowTableOptions;
+  /** Ended flows are written to the store in batches of this many rows. */
+  flowBatchSize: number;
+}
+
+export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = {
+  lanPrefixes: DEFAULT_LAN_PREFIXES,
+  flowTable: DEFAULT_FLOW_TABLE_OPTIONS,
+  flowBatchSize: 2000,
+};
+
+export interface PipelineCounters {
+  packets: number;
+  bytes: number;
+  malformed: number;
+  /** Frames that are neither IP nor ARP (LLDP, STP…). */
+  nonIp: number;
+  arp: number;
+  /** IP fragments after the first whose flow was not known (first fragment missing or late). */
+  unattributedFragments: number;
+  flows: number;
+}
+
+const MAX_PENDING_FRAGMENTS = 4096;
+const DHCP_SERVER_PORT = 67;
+const DHCP_CLIENT_PORT = 68;
+
+function protoName(proto: number): string {
+  switch (proto) {
+    case IpProto.TCP:
+      return 'tcp';
+    case IpProto.UDP:
+      return 'udp';
+    case IpProto.ICMP:
+      return 'icmp';
+    case IpProto.ICMPV6:
+      return 'icmpv6';
+    case IpProto.GRE:
+      return 'gre';
+    case IpProto.ESP:
+      return 'esp';
+    case IpProto.SCTP:
+      return 'sctp';
+    default:
+      return `ip-${proto}`;
+  }
+}
+
+export class Pipeline {
+  readonly counters: PipelineCounters = {
+    packets: 0,
+    bytes: 0,
+    malformed: 0,
+    nonIp: 0,
+    arp: 0,
+    unattributedFragments: 0,
+    flows: 0,
+  };
+  readonly devices: DeviceTable;
+  readonly flows: FlowTable;
+  private readonly view = new PacketView();
+  private pendingRows: FlowRow[] = [];
+  /** First fragment's ports, so later fragments of the same datagram join its flow. */
+  private readonly fragmentPorts = new Map<string, number>();
+  /** Device ids seen in this run (the store links them to the capture). */
+  readonly touchedDevices = new Set<string>();
+  private lastTsUs = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly captureId: number,
+    private readonly options: PipelineOptions = DEFAULT_PIPELINE_OPTIONS,
+  ) {
+    this.devices = new DeviceTable(new LanMatcher(options.lanPrefixes));
+    this.flows = new FlowTable(
+      options.flowTable,
+      (flow) => this.flowStarted(flow),
+      (flow, reason) => this.flowEnded(flow, reason),
+    );
+  }
+
+  /** The FrameSink for capture sources. */
+  readonly handleFrame: FrameSink = (frame: RawFrame): void => {
+    const c = this.counters;
+    c.packets++;
+    c.bytes += frame.origLen;
+    const v = this.view;
+    const r = decodeFrame(frame, v);
+    if (r !== DecodeResult.IP) {
+      if (r === DecodeResult.ARP) {
+        c.arp++;
+        this.devices.learnArp(v.arpSenderMac, v.arpSenderIp, frame.tsUs);
+      } else if (r === DecodeResult.MALFORMED) c.malformed++;
+      else c.nonIp++;
+      return;
+    }
+    if (v.isFragment && !this.attributeFragment(v)) {
+      c.unattributedFragments++;
+      return;
+    }
+    this.lastTsUs = frame.tsUs;
+    this.flows.track(v, frame.tsUs, frame.origLen, frame.sourceIndex);
+
+    if (v.proto === IpProto.UDP && v.payloadLength > 0) {
+      const sp = v.srcPort;
+      const dp = v.dstPort;
+      if ((sp === DHCP_CLIENT_PORT || sp === DHCP_SERVER_PORT) && (dp === DHCP_CLIENT_PORT || dp === DHCP_SERVER_PORT)) {
+        const facts = parseDhcp(v.data, v.payloadOffset, v.payloadLength);
+        if (facts !== null) this.devices.learnDhcp(facts, frame.tsUs);
+      }
+    }
+  };
+
+  /**
+   * A first fragment remembers its ports; later ones borrow them. Returns false for a later
+   * fragment whose first fragment was not seen (it cannot be put in a flow).
+   */
+  private attributeFragment(v: PacketView): boolean {
+    const key = `${v.proto}/${v.src.join('.')}/${v.dst.join('.')}/${v.fragId}`;
+    if (v.fragOffset === 0) {
+      if (v.hasPorts) {
+        if (this.fragmentPorts.size >= MAX_PENDING_FRAGMENTS) this.fragmentPorts.clear();
+        this.fragmentPorts.set(key, v.srcPort * 65536 + v.dstPort);
+      }
+      return true;
+    }
+    const ports = this.fragmentPorts.get(key);
+    if (ports === undefined) {
+      // Not a port-based protocol: the 3-tuple flow is enough.
+      return v.proto !== IpProto.TCP && v.proto !== IpProto.UDP;
+    }
+    v.srcPort = Math.floor(ports / 65536);
+    v.dstPort = ports % 65536;
+    v.hasPorts = true;
+    if (!v.moreFragments) this.fragmentPorts.delete(key);
+    return true;
+  }
+
+  private flowStarted(flow: Flow): void {
+    const t = flow.firstSeenUs;
+    const client = this.devices.deviceFor(flow.ipVersion, flow.clientIp, flow.clientMac, t);
+    const server = this.devices.deviceFor(flow.ipVersion, flow.serverIp, flow.serverMac, t);
+    if (client !== null) {
+      flow.deviceId = client.id;
+      this.touchedDevices.add(client.id);
+      if (server !== null && server !== client) {
+        flow.peerDeviceId = server.id;
+        this.touchedDevices.add(server.id);
+      }
+    } else if (server !== null) {
+      flow.deviceId = server.id;
+      flow.deviceIsClient = false;
+      this.touchedDevices.add(server.id);
+    }
+  }
+
+  private flowEnded(flow: Flow, reason: FlowEndReason): void {
+    this.counters.flows++;
+    if (flow.deviceId !== null) {
+      const d = this.devices.devices.get(flow.deviceId);
+      if (d !== undefined) d.seen(flow.lastSeenUs);
+    }
+    this.pendingRows.push(this.toRow(flow, reason));
+    if (this.pendingRows.length >= this.options.flowBatchSize) this.flushFlows();
+  }
+
+  private toRow(flow: Flow, reason: FlowEndReason): FlowRow {
+    const v = flow.ipVersion;
+    return {
+      capture_id: this.captureId,
+      device_id: flow.deviceId,
+      peer_device_id: flow.peerDeviceId,
+      device_is_client: flow.deviceIsClient ? 1 : 0,
+      proto: protoName(flow.proto),
+      ip_version: v,
+      vlan: flow.vlan,
+      client_ip: formatIp(v, flow.clientIp),
+      client_port: flow.clientPort,
+      server_ip: formatIp(v, flow.serverIp),
+      server_port: flow.serverPort,
+      client_mac: flow.clientMac >= 0 ? formatMac(flow.clientMac) : null,
+      server_mac: flow.serverMac >= 0 ? formatMac(flow.serverMac) : null,
+      packets_c2s: flow.packetsC2S,
+      packets_s2c: flow.packetsS2C,
+      bytes_c2s: flow.bytesC2S,
+      bytes_s2c: flow.bytesS2C,
+      payload_c2s: flow.payloadC2S,
+      payload_s2c: flow.payloadS2C,
+      first_seen: flow.firstSeenUs / 1e6,
+      last_seen: flow.lastSeenUs / 1e6,
+      tcp_state: flow.proto === IpProto.TCP ? flow.tcpState() : null,
+      end_reason: reason,
+      app: null,
+      encryption: null,
+      reason: null,
+      server_name: null,
+    };
+  }
+
+  /** Write queued flow rows (one transaction). */
+  flushFlows(): void {
+    const rows = this.pendingRows;
+    if (rows.length === 0) return;
+    this.pendingRows = [];
+    this.store.insertFlows(rows);
+  }
+
+  /** Write devices that changed since the last call. */
+  flushDevices(): void {
+    const rows: DeviceRow[] = [];
+    for (const d of this.devices.devices.values()) {
+      if (!d.dirty && !this.touchedDevices.has(d.id)) continue;
+      d.dirty = false;
+      rows.push({
+        id: d.id,
+        mac: d.mac >= 0 ? d.id : null,
+        locally_administered: d.locallyAdministered ? 1 : 0,
+        vendor: d.vendor,
+        hostname: d.hostname,
+        vendor_class: d.vendorClass,
+        dhcp_fingerprint: d.dhcpFingerprint,
+        first_seen: (Number.isFinite(d.firstSeenUs) ? d.firstSeenUs : this.lastTsUs) / 1e6,
+        last_seen: d.lastSeenUs / 1e6,
+        ips: [...d.ips].map(([ip, info]) => ({
+          ip,
+          source: info.source,
+          first_seen: info.firstSeenUs / 1e6,
+          last_seen: info.lastSeenUs / 1e6,
+        })),
+      });
+      this.touchedDevices.add(d.id);
+    }
+    this.store.upsertDevices(rows);
+  }
+
+  /** End of input: end every flow, write everything, record the run's figures. */
+  finish(warnings: string[]): CaptureStats {
+    this.flows.endAll('end-of-capture');
+    this.flushDevices();
+    this.flushFlows();
+    this.store.linkCaptureDevices(this.captureId, [...this.touchedDevices]);
+    const c = this.counters;
+    const stats: CaptureStats = {
+      packets: c.packets,
+      bytes: c.bytes,
+      flows: c.flows,
+      malformed: c.malformed,
+      warnings,
+    };
+    this.store.finishCapture(this.captureId, stats);
+    return stats;
+  }
+}
+

@@ -1,0 +1,188 @@
+/**
+ * Read-side queries: what one capture run found, shaped as the `analyze --json` document.
+ * Reports are always built from the store (not from memory), so a huge capture's report costs
+ * memory for one device's rows at a time, not for the whole file.
+ */
+import type { Store } from './store.js';
+
+export interface RemoteSummary {
+  ip: string;
+  server_name: string | null;
+  flows: number;
+  bytes: number;
+  services: string[];
+}
+
+export interface DeviceReport {
+  id: string;
+  mac: string | null;
+  locally_administered: boolean;
+  ips: string[];
+  vendor: string | null;
+  hostname: string | null;
+  vendor_class: string | null;
+  first_seen: string;
+  last_seen: string;
+  flows: number;
+  packets: number;
+  bytes_sent: number;
+  bytes_received: number;
+  remotes: RemoteSummary[];
+  report: Record<string, unknown> | null;
+  findings: unknown[];
+}
+
+export interface FlowReport {
+  id: number;
+  proto: string;
+  src: string;
+  dst: string;
+  device: string | null;
+  peer_device: string | null;
+  vlan: number;
+  packets: number;
+  bytes: number;
+  packets_c2s: number;
+  packets_s2c: number;
+  bytes_c2s: number;
+  bytes_s2c: number;
+  first_seen: string;
+  last_seen: string;
+  tcp_state: string | null;
+  end_reason: string;
+  app: string | null;
+  encryption: string | null;
+  reason: string | null;
+  server_name: string | null;
+}
+
+export interface CaptureReport {
+  id: number;
+  files: string[];
+  packets: number;
+  bytes: number;
+  flows: number;
+  malformed: number;
+  warnings: string[];
+  /** Flows with no LAN device (e.g. both ends public addresses). */
+  unattributed_flows: number;
+}
+
+/** Capture-clock seconds to ISO 8601 (millisecond precision). */
+export function isoTime(seconds: number): string {
+  return new Date(Math.round(seconds * 1000)).toISOString();
+}
+
+function endpoint(ipVersion: number, ip: string, port: number, proto: string): string {
+  if (proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp') return ip;
+  return ipVersion === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+const MAX_REMOTES_PER_DEVICE = 50;
+
+export function captureReport(store: Store, captureId: number): CaptureReport {
+  const c = store.capture(captureId);
+  if (c === null) throw new Error(`no capture with id ${captureId}`);
+  const unattributed = store.db
+    .prepare(`SELECT count(*) AS n FROM flows WHERE capture_id = ? AND device_id IS NULL`)
+    .get(captureId) as { n: number };
+  return {
+    id: c.id,
+    files: c.files,
+    packets: c.packets,
+    bytes: c.bytes,
+    flows: c.flows,
+    malformed: c.malformed,
+    warnings: c.warnings,
+    unattributed_flows: unattributed.n,
+  };
+}
+
+export function deviceReports(store: Store, captureId: number): DeviceReport[] {
+  const db = store.db;
+  const devices = db
+    .prepare(
+      `SELECT d.* FROM devices d JOIN capture_devices cd ON cd.device_id = d.id
+       WHERE cd.capture_id = ? ORDER BY d.id`,
+    )
+    .all(captureId) as Record<string, unknown>[];
+  const ipsStmt = db.prepare(`SELECT ip FROM device_ips WHERE device_id = ? ORDER BY source = 'traffic', ip`);
+  // A device's traffic: flows it started (client side) and flows it served (server side).
+  // A device's traffic: flows it is the device of (either side) and LAN flows where it is the peer.
+  const totalsStmt = db.prepare(`
+    SELECT count(*) AS flows,
+           coalesce(sum(packets_c2s + packets_s2c), 0) AS packets,
+           coalesce(sum(CASE WHEN (device_id = @id) = (device_is_client = 1) THEN bytes_c2s ELSE bytes_s2c END), 0) AS sent,
+           coalesce(sum(CASE WHEN (device_id = @id) = (device_is_client = 1) THEN bytes_s2c ELSE bytes_c2s END), 0) AS received
+    FROM flows WHERE capture_id = @capture AND (device_id = @id OR peer_device_id = @id)`);
+  const remotesStmt = db.prepare(`
+    SELECT CASE WHEN device_is_client = 1 THEN server_ip ELSE client_ip END AS ip,
+           max(server_name) AS server_name, count(*) AS flows, sum(bytes_c2s + bytes_s2c) AS bytes,
+           group_concat(DISTINCT proto || CASE WHEN proto IN ('tcp','udp','sctp') THEN '/' || server_port ELSE '' END) AS services
+    FROM flows WHERE capture_id = @capture AND device_id = @id
+    GROUP BY 1 ORDER BY bytes DESC LIMIT ${MAX_REMOTES_PER_DEVICE}`);
+  return devices.map((d) => {
+    const id = d.id as string;
+    const params = { id, capture: captureId };
+    const totals = totalsStmt.get(params) as { flows: number; packets: number; sent: number; received: number };
+    const remotes = (remotesStmt.all(params) as Record<string, unknown>[]).map((r) => ({
+      ip: r.ip as string,
+      server_name: (r.server_name as string | null) ?? null,
+      flows: r.flows as number,
+      bytes: r.bytes as number,
+      services: ((r.services as string | null) ?? '').split(',').filter(Boolean).sort(),
+    }));
+    return {
+      id,
+      mac: (d.mac as string | null) ?? null,
+      locally_administered: d.locally_administered === 1,
+      ips: (ipsStmt.all(id) as { ip: string }[]).map((r) => r.ip),
+      vendor: (d.vendor as string | null) ?? null,
+      hostname: (d.hostname as string | null) ?? null,
+      vendor_class: (d.vendor_class as string | null) ?? null,
+      first_seen: isoTime(d.first_seen as number),
+      last_seen: isoTime(d.last_seen as number),
+      flows: totals.flows,
+      packets: totals.packets,
+      bytes_sent: totals.sent,
+      bytes_received: totals.received,
+      remotes,
+      report: null,
+      findings: [],
+    };
+  });
+}
+
+/** Flows of one capture in time order, one row in memory at a time. */
+export function* flowReports(store: Store, captureId: number): Generator<FlowReport> {
+  const rows = store.db
+    .prepare(`SELECT * FROM flows WHERE capture_id = ? ORDER BY first_seen, id`)
+    .iterate(captureId) as IterableIterator<Record<string, unknown>>;
+  for (const r of rows) {
+    const proto = r.proto as string;
+    const v = r.ip_version as number;
+    yield {
+      id: r.id as number,
+      proto,
+      src: endpoint(v, r.client_ip as string, r.client_port as number, proto),
+      dst: endpoint(v, r.server_ip as string, r.server_port as number, proto),
+      device: (r.device_id as string | null) ?? null,
+      peer_device: (r.peer_device_id as string | null) ?? null,
+      vlan: r.vlan as number,
+      packets: (r.packets_c2s as number) + (r.packets_s2c as number),
+      bytes: (r.bytes_c2s as number) + (r.bytes_s2c as number),
+      packets_c2s: r.packets_c2s as number,
+      packets_s2c: r.packets_s2c as number,
+      bytes_c2s: r.bytes_c2s as number,
+      bytes_s2c: r.bytes_s2c as number,
+      first_seen: isoTime(r.first_seen as number),
+      last_seen: isoTime(r.last_seen as number),
+      tcp_state: (r.tcp_state as string | null) ?? null,
+      end_reason: r.end_reason as string,
+      app: (r.app as string | null) ?? null,
+      encryption: (r.encryption as string | null) ?? null,
+      reason: (r.reason as string | null) ?? null,
+      server_name: (r.server_name as string | null) ?? null,
+    };
+  }
+}

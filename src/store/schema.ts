@@ -1,0 +1,99 @@
+/**
+ * Schema migrations, applied in order; the database's PRAGMA user_version is how many have run.
+ * Never edit a released migration: add a new one.
+ * Times are Unix epoch seconds (REAL, microsecond precision) of the capture clock.
+ */
+export const MIGRATIONS: string[] = [
+  // 1: captures, devices, flows, findings
+  `
+  CREATE TABLE captures (
+    id INTEGER PRIMARY KEY,
+    mode TEXT NOT NULL,                 -- analyze | watch | replay
+    files TEXT NOT NULL,                -- JSON array of inputs (files or interfaces)
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    packets INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    flows INTEGER NOT NULL DEFAULT 0,
+    malformed INTEGER NOT NULL DEFAULT 0,
+    warnings TEXT NOT NULL DEFAULT '[]'
+  );
+
+  CREATE TABLE devices (
+    id TEXT PRIMARY KEY,                -- MAC (aa:bb:..) or, without a LAN MAC, the local IP
+    mac TEXT,
+    locally_administered INTEGER NOT NULL DEFAULT 0,
+    vendor TEXT,
+    hostname TEXT,
+    vendor_class TEXT,
+    dhcp_fingerprint TEXT,
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL
+  );
+
+  CREATE TABLE device_ips (
+    device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    ip TEXT NOT NULL,
+    source TEXT NOT NULL,               -- arp | dhcp | traffic
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    PRIMARY KEY (device_id, ip)
+  );
+
+  CREATE TABLE capture_devices (
+    capture_id INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
+    device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    PRIMARY KEY (capture_id, device_id)
+  );
+
+  CREATE TABLE flows (
+    id INTEGER PRIMARY KEY,
+    capture_id INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
+    device_id TEXT REFERENCES devices(id) ON DELETE CASCADE,
+    peer_device_id TEXT,
+    device_is_client INTEGER NOT NULL DEFAULT 1, -- 1: device_id is the client side, 0: the server side
+    proto TEXT NOT NULL,
+    ip_version INTEGER NOT NULL,
+    vlan INTEGER NOT NULL DEFAULT 0,
+    client_ip TEXT NOT NULL,
+    client_port INTEGER NOT NULL,
+    server_ip TEXT NOT NULL,
+    server_port INTEGER NOT NULL,
+    client_mac TEXT,
+    server_mac TEXT,
+    packets_c2s INTEGER NOT NULL,
+    packets_s2c INTEGER NOT NULL,
+    bytes_c2s INTEGER NOT NULL,
+    bytes_s2c INTEGER NOT NULL,
+    payload_c2s INTEGER NOT NULL,
+    payload_s2c INTEGER NOT NULL,
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    tcp_state TEXT,
+    end_reason TEXT NOT NULL,
+    app TEXT,
+    encryption TEXT,                    -- encrypted | plaintext | unknown (filled by classify/)
+    reason TEXT,
+    server_name TEXT
+  );
+  CREATE INDEX flows_capture ON flows(capture_id);
+  CREATE INDEX flows_device ON flows(device_id, first_seen);
+  CREATE INDEX flows_last_seen ON flows(last_seen);
+
+  CREATE TABLE findings (
+    id INTEGER PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    standard INTEGER NOT NULL CHECK (standard BETWEEN 1 AND 5),
+    code TEXT NOT NULL,
+    severity TEXT NOT NULL CHECK (severity IN ('info', 'low', 'medium', 'high', 'critical')),
+    title TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    remote TEXT NOT NULL DEFAULT '',
+    evidence TEXT NOT NULL DEFAULT '{}', -- JSON: flow ids, protocol, counts…
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    count INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (device_id, code, remote)
+  );
+  `,
+];

@@ -1,0 +1,197 @@
+/**
+ * SQLite storage (better-sqlite3, WAL). The pipeline hands rows over in batches; each batch is one
+ * transaction, so nothing here runs per packet. The schema is versioned with PRAGMA user_version
+ * and migrated forward on open.
+ */
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from './schema.js';
+
+export interface FlowRow {
+  capture_id: number;
+  device_id: string | null;
+  peer_device_id: string | null;
+  device_is_client: number;
+  proto: string;
+  ip_version: number;
+  vlan: number;
+  client_ip: string;
+  client_port: number;
+  server_ip: string;
+  server_port: number;
+  client_mac: string | null;
+  server_mac: string | null;
+  packets_c2s: number;
+  packets_s2c: number;
+  bytes_c2s: number;
+  bytes_s2c: number;
+  payload_c2s: number;
+  payload_s2c: number;
+  first_seen: number;
+  last_seen: number;
+  tcp_state: string | null;
+  end_reason: string;
+  app: string | null;
+  encryption: string | null;
+  reason: string | null;
+  server_name: string | null;
+}
+
+export interface DeviceRow {
+  id: string;
+  mac: string | null;
+  locally_administered: number;
+  vendor: string | null;
+  hostname: string | null;
+  vendor_class: string | null;
+  dhcp_fingerprint: string | null;
+  first_seen: number;
+  last_seen: number;
+  ips: { ip: string; source: string; first_seen: number; last_seen: number }[];
+}
+
+export interface CaptureStats {
+  packets: number;
+  bytes: number;
+  flows: number;
+  malformed: number;
+  warnings: string[];
+}
+
+export interface CaptureRow extends CaptureStats {
+  id: number;
+  mode: string;
+  files: string[];
+  started_at: string;
+  finished_at: string | null;
+}
+
+export class StoreError extends Error {
+  override name = 'StoreError';
+}
+
+export class Store {
+  readonly db: Database.Database;
+  private readonly insertFlowStmt: Database.Statement;
+  private readonly upsertDeviceStmt: Database.Statement;
+  private readonly upsertDeviceIpStmt: Database.Statement;
+  private readonly insertFlowsTx: (rows: FlowRow[]) => void;
+  private readonly upsertDevicesTx: (rows: DeviceRow[]) => void;
+
+  constructor(readonly path: string) {
+    try {
+      this.db = new Database(path);
+    } catch (err) {
+      throw new StoreError(`cannot open database ${path}: ${(err as Error).message}`);
+    }
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last commits.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+
+    this.insertFlowStmt = this.db.prepare(`INSERT INTO flows (
+      capture_id, device_id, peer_device_id, device_is_client, proto, ip_version, vlan, client_ip, client_port, server_ip, server_port,
+      client_mac, server_mac, packets_c2s, packets_s2c, bytes_c2s, bytes_s2c, payload_c2s, payload_s2c,
+      first_seen, last_seen, tcp_state, end_reason, app, encryption, reason, server_name
+    ) VALUES (
+      @capture_id, @device_id, @peer_device_id, @device_is_client, @proto, @ip_version, @vlan, @client_ip, @client_port, @server_ip, @server_port,
+      @client_mac, @server_mac, @packets_c2s, @packets_s2c, @bytes_c2s, @bytes_s2c, @payload_c2s, @payload_s2c,
+      @first_seen, @last_seen, @tcp_state, @end_reason, @app, @encryption, @reason, @server_name
+    )`);
+    this.upsertDeviceStmt = this.db.prepare(`INSERT INTO devices
+      (id, mac, locally_administered, vendor, hostname, vendor_class, dhcp_fingerprint, first_seen, last_seen)
+      VALUES (@id, @mac, @locally_administered, @vendor, @hostname, @vendor_class, @dhcp_fingerprint, @first_seen, @last_seen)
+      ON CONFLICT(id) DO UPDATE SET
+        vendor = coalesce(excluded.vendor, devices.vendor),
+        hostname = coalesce(excluded.hostname, devices.hostname),
+        vendor_class = coalesce(excluded.vendor_class, devices.vendor_class),
+        dhcp_fingerprint = coalesce(excluded.dhcp_fingerprint, devices.dhcp_fingerprint),
+        first_seen = min(devices.first_seen, excluded.first_seen),
+        last_seen = max(devices.last_seen, excluded.last_seen)`);
+    this.upsertDeviceIpStmt = this.db.prepare(`INSERT INTO device_ips (device_id, ip, source, first_seen, last_seen)
+      VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(device_id, ip) DO UPDATE SET
+        source = CASE WHEN device_ips.source = 'traffic' THEN excluded.source ELSE device_ips.source END,
+        first_seen = min(device_ips.first_seen, excluded.first_seen),
+        last_seen = max(device_ips.last_seen, excluded.last_seen)`);
+    this.insertFlowsTx = this.db.transaction((rows: FlowRow[]) => {
+      for (const r of rows) this.insertFlowStmt.run(r);
+    });
+    this.upsertDevicesTx = this.db.transaction((rows: DeviceRow[]) => {
+      for (const d of rows) {
+        this.upsertDeviceStmt.run(d);
+        for (const ip of d.ips) this.upsertDeviceIpStmt.run(d.id, ip.ip, ip.source, ip.first_seen, ip.last_seen);
+      }
+    });
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    if (current > MIGRATIONS.length) {
+      throw new StoreError(
+        `database ${this.path} has schema version ${current}, newer than this notcreepy (${MIGRATIONS.length}); upgrade notcreepy`,
+      );
+    }
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  get schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  beginCapture(mode: string, files: string[]): number {
+    const r = this.db
+      .prepare(`INSERT INTO captures (mode, files, started_at) VALUES (?, ?, ?)`)
+      .run(mode, JSON.stringify(files), new Date().toISOString());
+    return Number(r.lastInsertRowid);
+  }
+
+  finishCapture(id: number, stats: CaptureStats): void {
+    this.db
+      .prepare(
+        `UPDATE captures SET packets = ?, bytes = ?, flows = ?, malformed = ?, warnings = ?, finished_at = ? WHERE id = ?`,
+      )
+      .run(stats.packets, stats.bytes, stats.flows, stats.malformed, JSON.stringify(stats.warnings), new Date().toISOString(), id);
+  }
+
+  linkCaptureDevices(captureId: number, deviceIds: string[]): void {
+    const stmt = this.db.prepare(`INSERT OR IGNORE INTO capture_devices (capture_id, device_id) VALUES (?, ?)`);
+    this.db.transaction(() => {
+      for (const id of deviceIds) stmt.run(captureId, id);
+    })();
+  }
+
+  insertFlows(rows: FlowRow[]): void {
+    if (rows.length > 0) this.insertFlowsTx(rows);
+  }
+
+  upsertDevices(rows: DeviceRow[]): void {
+    if (rows.length > 0) this.upsertDevicesTx(rows);
+  }
+
+  capture(id: number): CaptureRow | null {
+    const r = this.db.prepare(`SELECT * FROM captures WHERE id = ?`).get(id) as Record<string, unknown> | undefined;
+    if (!r) return null;
+    return {
+      id: r.id as number,
+      mode: r.mode as string,
+      files: JSON.parse(r.files as string) as string[],
+      started_at: r.started_at as string,
+      finished_at: (r.finished_at as string | null) ?? null,
+      packets: r.packets as number,
+      bytes: r.bytes as number,
+      flows: r.flows as number,
+      malformed: r.malformed as number,
+      warnings: JSON.parse((r.warnings as string | null) ?? '[]') as string[],
+    };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
