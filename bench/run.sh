@@ -70,7 +70,7 @@ tool_cmd() { # prints nothing; fills the CMD array for tool $1
     # flow count); packet processing is identical. -n is ignored for pcap
     # files: ndpiReader uses one reader thread per input file.
     ndpiReader) CMD=(ndpiReader -i "$BENCH_FILE"); STDOUT="$NDPI_OUT" ;;
-    tshark) CMD=(tshark -r "$BENCH_FILE" -q -z conv,tcp); STDOUT="$TSHARK_OUT" ;;
+    tshark) CMD=(tshark -r "$BENCH_FILE" -q -z "conv,tcp"); STDOUT="$TSHARK_OUT" ;;
   esac
 }
 

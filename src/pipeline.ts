@@ -41,6 +41,7 @@ export interface PipelineCounters {
 }
 
 const MAX_PENDING_FRAGMENTS = 4096;
+const MAX_CACHED_MACS = 65536;
 const DHCP_SERVER_PORT = 67;
 const DHCP_CLIENT_PORT = 68;
 
@@ -84,6 +85,7 @@ export class Pipeline {
   /** Device ids seen in this run (the store links them to the capture). */
   readonly touchedDevices = new Set<string>();
   private lastTsUs = 0;
+  private readonly macTexts = new Map<number, string>();
 
   constructor(
     private readonly store: Store,
@@ -157,8 +159,8 @@ export class Pipeline {
 
   private flowStarted(flow: Flow): void {
     const t = flow.firstSeenUs;
-    const client = this.devices.deviceFor(flow.ipVersion, flow.clientIp, flow.clientMac, t);
-    const server = this.devices.deviceFor(flow.ipVersion, flow.serverIp, flow.serverMac, t);
+    const client = this.devices.deviceFor(flow.ipVersion, flow.clientWords(), flow.clientMac, t);
+    const server = this.devices.deviceFor(flow.ipVersion, flow.serverWords(), flow.serverMac, t);
     if (client !== null) {
       flow.deviceId = client.id;
       this.touchedDevices.add(client.id);
@@ -193,12 +195,12 @@ export class Pipeline {
       proto: protoName(flow.proto),
       ip_version: v,
       vlan: flow.vlan,
-      client_ip: formatIp(v, flow.clientIp),
+      client_ip: formatIp(v, flow.clientWords()),
       client_port: flow.clientPort,
-      server_ip: formatIp(v, flow.serverIp),
+      server_ip: formatIp(v, flow.serverWords()),
       server_port: flow.serverPort,
-      client_mac: flow.clientMac >= 0 ? formatMac(flow.clientMac) : null,
-      server_mac: flow.serverMac >= 0 ? formatMac(flow.serverMac) : null,
+      client_mac: this.macText(flow.clientMac),
+      server_mac: this.macText(flow.serverMac),
       packets_c2s: flow.packetsC2S,
       packets_s2c: flow.packetsS2C,
       bytes_c2s: flow.bytesC2S,
@@ -216,11 +218,25 @@ export class Pipeline {
     };
   }
 
+  /** MACs repeat across flows (the gateway's above all): format each once. */
+  private macText(mac: number): string | null {
+    if (mac < 0) return null;
+    let text = this.macTexts.get(mac);
+    if (text === undefined) {
+      if (this.macTexts.size >= MAX_CACHED_MACS) this.macTexts.clear();
+      text = formatMac(mac);
+      this.macTexts.set(mac, text);
+    }
+    return text;
+  }
+
   /** Write queued flow rows (one transaction). */
   flushFlows(): void {
     const rows = this.pendingRows;
     if (rows.length === 0) return;
     this.pendingRows = [];
+    // Flows reference their devices: write those first.
+    this.flushDevices();
     this.store.insertFlows(rows);
   }
 
@@ -228,7 +244,7 @@ export class Pipeline {
   flushDevices(): void {
     const rows: DeviceRow[] = [];
     for (const d of this.devices.devices.values()) {
-      if (!d.dirty && !this.touchedDevices.has(d.id)) continue;
+      if (!d.dirty) continue;
       d.dirty = false;
       rows.push({
         id: d.id,

@@ -41,8 +41,14 @@ export class Device {
   }
 
   seen(tsUs: number): void {
-    if (tsUs < this.firstSeenUs) this.firstSeenUs = tsUs;
-    if (tsUs > this.lastSeenUs) this.lastSeenUs = tsUs;
+    if (tsUs < this.firstSeenUs) {
+      this.firstSeenUs = tsUs;
+      this.dirty = true;
+    }
+    if (tsUs > this.lastSeenUs) {
+      this.lastSeenUs = tsUs;
+      this.dirty = true;
+    }
   }
 
   addIp(ip: string, source: IpSource, tsUs: number): void {
@@ -64,6 +70,8 @@ export class Device {
 
 export class DeviceTable {
   readonly devices = new Map<string, Device>();
+  /** The same devices by MAC as a number, so ARP and DHCP packets need no string formatting. */
+  private readonly byMacNumber = new Map<number, Device>();
   /** IPv4 address (as integer) -> MAC, learned from ARP, DHCP and Ethernet traffic. */
   private readonly macOfIPv4 = new Map<number, number>();
   /** IPv6 address text -> MAC. */
@@ -76,11 +84,12 @@ export class DeviceTable {
   }
 
   private byMac(mac: number, tsUs: number): Device {
-    const id = formatMac(mac);
-    let d = this.devices.get(id);
+    let d = this.byMacNumber.get(mac);
     if (d === undefined) {
+      const id = formatMac(mac);
       d = new Device(id, mac);
       this.devices.set(id, d);
+      this.byMacNumber.set(mac, d);
     }
     d.seen(tsUs);
     return d;
@@ -99,6 +108,14 @@ export class DeviceTable {
   /** ARP: the sender's MAC owns the sender's IP (gratuitous ARP and probes included). */
   learnArp(senderMac: number, senderIp: number, tsUs: number): void {
     if (senderMac <= 0 || isGroupMac(senderMac) || senderIp === 0) return;
+    if (this.macOfIPv4.get(senderIp) === senderMac) {
+      // Known pair (the common case: periodic ARP): only refresh times.
+      const d = this.byMacNumber.get(senderMac);
+      if (d !== undefined) {
+        d.seen(tsUs);
+        return;
+      }
+    }
     this.macOfIPv4.set(senderIp, senderMac);
     const words = [senderIp, 0, 0, 0];
     if (!this.isLocal(4, words)) return;

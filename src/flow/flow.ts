@@ -21,8 +21,16 @@ export class Flow {
   ipVersion = 4;
   proto = 0;
   vlan = 0;
-  readonly clientIp = new Uint32Array(4);
-  readonly serverIp = new Uint32Array(4);
+  // Addresses as 32-bit words (IPv4 in c0/s0), plain fields rather than typed arrays: a typed
+  // array costs hundreds of bytes per flow and slows the per-packet comparison.
+  c0 = 0;
+  c1 = 0;
+  c2 = 0;
+  c3 = 0;
+  s0 = 0;
+  s1 = 0;
+  s2 = 0;
+  s3 = 0;
   clientPort = 0;
   serverPort = 0;
   /** MAC seen for each side at flow start (-1 if the link layer has none). */
@@ -57,6 +65,14 @@ export class Flow {
   deviceIsClient = true;
   /** Index of the source (file or interface) that first saw the flow. */
   sourceIndex = 0;
+
+  clientWords(): [number, number, number, number] {
+    return [this.c0, this.c1, this.c2, this.c3];
+  }
+
+  serverWords(): [number, number, number, number] {
+    return [this.s0, this.s1, this.s2, this.s3];
+  }
 
   tcpState(): string {
     if (this.proto !== 6) return '';

@@ -13,6 +13,7 @@ import { Flow, TIMEOUT_CLASS_COUNT, TimeoutClass, type FlowEndReason } from './f
 export interface FlowTableOptions {
   /** Idle timeouts in seconds per class. */
   tcpIdleSeconds: number;
+  /** A closed or reset TCP flow lingers this long to absorb retransmitted FINs and stragglers. */
   tcpClosedSeconds: number;
   udpIdleSeconds: number;
   otherIdleSeconds: number;
@@ -22,7 +23,7 @@ export interface FlowTableOptions {
 
 export const DEFAULT_FLOW_TABLE_OPTIONS: FlowTableOptions = {
   tcpIdleSeconds: 600,
-  tcpClosedSeconds: 15,
+  tcpClosedSeconds: 60,
   udpIdleSeconds: 180,
   otherIdleSeconds: 60,
   maxFlows: 200_000,
@@ -111,28 +112,34 @@ export class FlowTable {
     let fromClient = true;
     while (flow !== null) {
       if (flow.proto === v.proto && flow.vlan === v.vlan && flow.ipVersion === v.ipVersion) {
-        const c = flow.clientIp;
-        const sv = flow.serverIp;
         if (
-          flow.clientPort === sp &&
-          flow.serverPort === dp &&
-          c[0] === s[0] && c[1] === s[1] && c[2] === s[2] && c[3] === s[3] &&
-          sv[0] === d[0] && sv[1] === d[1] && sv[2] === d[2] && sv[3] === d[3]
+          flow.clientPort === sp && flow.serverPort === dp &&
+          flow.c0 === s[0] && flow.c1 === s[1] && flow.c2 === s[2] && flow.c3 === s[3] &&
+          flow.s0 === d[0] && flow.s1 === d[1] && flow.s2 === d[2] && flow.s3 === d[3]
         ) {
           fromClient = true;
           break;
         }
         if (
-          flow.clientPort === dp &&
-          flow.serverPort === sp &&
-          c[0] === d[0] && c[1] === d[1] && c[2] === d[2] && c[3] === d[3] &&
-          sv[0] === s[0] && sv[1] === s[1] && sv[2] === s[2] && sv[3] === s[3]
+          flow.clientPort === dp && flow.serverPort === sp &&
+          flow.c0 === d[0] && flow.c1 === d[1] && flow.c2 === d[2] && flow.c3 === d[3] &&
+          flow.s0 === s[0] && flow.s1 === s[1] && flow.s2 === s[2] && flow.s3 === s[3]
         ) {
           fromClient = false;
           break;
         }
       }
       flow = flow.hashNext;
+    }
+
+    // Port reuse: a new SYN on a flow that was closed or reset is a new connection.
+    if (
+      flow !== null &&
+      flow.timeoutClass === TimeoutClass.TCP_CLOSED &&
+      (v.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN
+    ) {
+      this.end(flow, 'closed');
+      flow = null;
     }
 
     if (flow === null) {
@@ -196,8 +203,16 @@ export class FlowTable {
     flow.ipVersion = v.ipVersion;
     flow.proto = v.proto;
     flow.vlan = v.vlan;
-    flow.clientIp.set(v.src);
-    flow.serverIp.set(v.dst);
+    const s = v.src;
+    const d = v.dst;
+    flow.c0 = s[0];
+    flow.c1 = s[1];
+    flow.c2 = s[2];
+    flow.c3 = s[3];
+    flow.s0 = d[0];
+    flow.s1 = d[1];
+    flow.s2 = d[2];
+    flow.s3 = d[3];
     flow.clientPort = v.srcPort;
     flow.serverPort = v.dstPort;
     flow.clientMac = v.srcMac;
@@ -216,9 +231,18 @@ export class FlowTable {
   }
 
   private swapSides(flow: Flow): void {
-    const ip = flow.clientIp.slice();
-    flow.clientIp.set(flow.serverIp);
-    flow.serverIp.set(ip);
+    let w = flow.c0;
+    flow.c0 = flow.s0;
+    flow.s0 = w;
+    w = flow.c1;
+    flow.c1 = flow.s1;
+    flow.s1 = w;
+    w = flow.c2;
+    flow.c2 = flow.s2;
+    flow.s2 = w;
+    w = flow.c3;
+    flow.c3 = flow.s3;
+    flow.s3 = w;
     const port = flow.clientPort;
     flow.clientPort = flow.serverPort;
     flow.serverPort = port;

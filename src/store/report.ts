@@ -109,29 +109,58 @@ export function deviceReports(store: Store, captureId: number): DeviceReport[] {
   const ipsStmt = db.prepare(`SELECT ip FROM device_ips WHERE device_id = ? ORDER BY source = 'traffic', ip`);
   // A device's traffic: flows it started (client side) and flows it served (server side).
   // A device's traffic: flows it is the device of (either side) and LAN flows where it is the peer.
-  const totalsStmt = db.prepare(`
-    SELECT count(*) AS flows,
-           coalesce(sum(packets_c2s + packets_s2c), 0) AS packets,
-           coalesce(sum(CASE WHEN (device_id = @id) = (device_is_client = 1) THEN bytes_c2s ELSE bytes_s2c END), 0) AS sent,
-           coalesce(sum(CASE WHEN (device_id = @id) = (device_is_client = 1) THEN bytes_s2c ELSE bytes_c2s END), 0) AS received
-    FROM flows WHERE capture_id = @capture AND (device_id = @id OR peer_device_id = @id)`);
-  const remotesStmt = db.prepare(`
-    SELECT CASE WHEN device_is_client = 1 THEN server_ip ELSE client_ip END AS ip,
-           max(server_name) AS server_name, count(*) AS flows, sum(bytes_c2s + bytes_s2c) AS bytes,
-           group_concat(DISTINCT proto || CASE WHEN proto IN ('tcp','udp','sctp') THEN '/' || server_port ELSE '' END) AS services
-    FROM flows WHERE capture_id = @capture AND device_id = @id
-    GROUP BY 1 ORDER BY bytes DESC LIMIT ${MAX_REMOTES_PER_DEVICE}`);
-  return devices.map((d) => {
-    const id = d.id as string;
-    const params = { id, capture: captureId };
-    const totals = totalsStmt.get(params) as { flows: number; packets: number; sent: number; received: number };
-    const remotes = (remotesStmt.all(params) as Record<string, unknown>[]).map((r) => ({
+  // Two grouped passes over the capture's flows instead of one scan per device.
+  const totals = new Map<string, { flows: number; packets: number; sent: number; received: number }>();
+  const add = (id: string, flows: number, packets: number, sent: number, received: number): void => {
+    const t = totals.get(id) ?? { flows: 0, packets: 0, sent: 0, received: 0 };
+    t.flows += flows;
+    t.packets += packets;
+    t.sent += sent;
+    t.received += received;
+    totals.set(id, t);
+  };
+  const own = db.prepare(`
+    SELECT device_id AS id, count(*) AS flows, sum(packets_c2s + packets_s2c) AS packets,
+           sum(CASE WHEN device_is_client = 1 THEN bytes_c2s ELSE bytes_s2c END) AS sent,
+           sum(CASE WHEN device_is_client = 1 THEN bytes_s2c ELSE bytes_c2s END) AS received
+    FROM flows WHERE capture_id = ? AND device_id IS NOT NULL GROUP BY device_id`);
+  const peer = db.prepare(`
+    SELECT peer_device_id AS id, count(*) AS flows, sum(packets_c2s + packets_s2c) AS packets,
+           sum(bytes_s2c) AS sent, sum(bytes_c2s) AS received
+    FROM flows WHERE capture_id = ? AND peer_device_id IS NOT NULL GROUP BY peer_device_id`);
+  for (const r of own.all(captureId) as { id: string; flows: number; packets: number; sent: number; received: number }[]) {
+    add(r.id, r.flows, r.packets, r.sent, r.received);
+  }
+  for (const r of peer.all(captureId) as { id: string; flows: number; packets: number; sent: number; received: number }[]) {
+    add(r.id, r.flows, r.packets, r.sent, r.received);
+  }
+  // Remote endpoints of every device in one grouped pass; each device keeps its busiest ones.
+  const remotesByDevice = new Map<string, RemoteSummary[]>();
+  const remoteRows = db
+    .prepare(
+      `SELECT device_id AS id, CASE WHEN device_is_client = 1 THEN server_ip ELSE client_ip END AS ip,
+              max(server_name) AS server_name, count(*) AS flows, sum(bytes_c2s + bytes_s2c) AS bytes,
+              group_concat(DISTINCT proto || CASE WHEN proto IN ('tcp','udp','sctp') THEN '/' || server_port ELSE '' END) AS services
+       FROM flows WHERE capture_id = ? AND device_id IS NOT NULL
+       GROUP BY 1, 2 ORDER BY 1, bytes DESC`,
+    )
+    .iterate(captureId) as IterableIterator<Record<string, unknown>>;
+  for (const r of remoteRows) {
+    const list = remotesByDevice.get(r.id as string) ?? [];
+    if (list.length === 0) remotesByDevice.set(r.id as string, list);
+    if (list.length >= MAX_REMOTES_PER_DEVICE) continue;
+    list.push({
       ip: r.ip as string,
       server_name: (r.server_name as string | null) ?? null,
       flows: r.flows as number,
       bytes: r.bytes as number,
       services: ((r.services as string | null) ?? '').split(',').filter(Boolean).sort(),
-    }));
+    });
+  }
+  return devices.map((d) => {
+    const id = d.id as string;
+    const t = totals.get(id) ?? { flows: 0, packets: 0, sent: 0, received: 0 };
+    const remotes = remotesByDevice.get(id) ?? [];
     return {
       id,
       mac: (d.mac as string | null) ?? null,
@@ -142,10 +171,10 @@ export function deviceReports(store: Store, captureId: number): DeviceReport[] {
       vendor_class: (d.vendor_class as string | null) ?? null,
       first_seen: isoTime(d.first_seen as number),
       last_seen: isoTime(d.last_seen as number),
-      flows: totals.flows,
-      packets: totals.packets,
-      bytes_sent: totals.sent,
-      bytes_received: totals.received,
+      flows: t.flows,
+      packets: t.packets,
+      bytes_sent: t.sent,
+      bytes_received: t.received,
       remotes,
       report: null,
       findings: [],
