@@ -47,10 +47,16 @@
 #                           headers, on br-lan
 #     lan-vlan.pcap         802.1Q VLAN 42 (PCP 5) tagged plus untagged
 #                           traffic, captured on the untagged parent br-lan
+#                           (this kernel has no 8021q module: the VLAN
+#                           interfaces are emulated by vlanshim.py, which
+#                           tags/untags in userspace over AF_PACKET)
+#   All lab interfaces have checksum offload and TSO/GSO off (ethtool), so
+#   captured frames look like frames on a wire: valid checksums, <= MTU.
 #
 # USAGE
 #   sudo captures/record.sh [--install] [--keep-tmp] [MODE...]
-#     MODE: basic any frag vlan readme all   (default: all)
+#     MODE: basic any frag vlan readme all   (default: all; README.md is
+#           rewritten after every run, 'readme' alone only does that)
 #     --install   apt-get install -y the missing packages first
 #     --keep-tmp  keep the work directory (logs, raw files) for debugging
 #   Must run as root.  Idempotent: leftovers of an earlier run (namespaces
@@ -60,7 +66,7 @@
 # NEEDS (Debian 12 packages)
 #   iproute2 tcpdump tshark (wireshark-common: dumpcap editcap capinfos)
 #   dnsmasq-base busybox curl bind9-dnsutils openssl python3 iputils-ping
-#   gzip coreutils
+#   ethtool gzip coreutils
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -94,6 +100,7 @@ declare -A PKG_OF=(
   [dumpcap]=wireshark-common [editcap]=wireshark-common [capinfos]=wireshark-common
   [dnsmasq]=dnsmasq-base [busybox]=busybox [curl]=curl [dig]=bind9-dnsutils
   [openssl]=openssl [python3]=python3 [ping]=iputils-ping [gzip]=gzip [flock]=util-linux
+  [ethtool]=ethtool
 )
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 missing=()
@@ -155,10 +162,17 @@ inns() { local ns=$1; shift; ip netns exec "$ns" env -i PATH="$PATH" HOME=/root 
 # start a long-running process inside a namespace, remember its pid in $LAST_PID
 bg() {
   local ns=$1 name=$2; shift 2
-  inns "$ns" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null &
+  # a simple command (not a function) so that $! is the program itself:
+  # ip and env exec into it
+  ip netns exec "$ns" env -i PATH="$PATH" HOME=/root LC_ALL=C "$@" \
+    >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null &
   LAST_PID=$!
   BG_PIDS+=("$LAST_PID")
 }
+
+# make an interface behave like a wire: no checksum offload, no TSO/GSO, so
+# captured frames carry valid checksums and are never larger than the MTU
+wire_like() { inns "$1" ethtool -K "$2" tx off sg off tso off gso off gro off >/dev/null 2>&1 || true; }
 
 ns_exists() { [ -e "/run/netns/$1" ]; }
 
@@ -317,6 +331,41 @@ elif mode in ("dstopts", "hopopts"):
 else:
     sys.exit("unknown mode " + mode)
 EOF
+  # userspace 802.1Q for kernels without the 8021q module (see record_vlan)
+  cat >"$WORK/vlanshim.py" <<'EOF'
+import select, socket, struct, sys
+ETH_P_ALL, SOL_PACKET, PACKET_AUXDATA = 3, 263, 8
+TP_STATUS_VLAN_VALID, PACKET_OUTGOING = 1 << 4, 4
+parent_if, inner_if, vid, pcp = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+def open_if(name):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+    s.bind((name, ETH_P_ALL))
+    return s
+parent, inner = open_if(parent_if), open_if(inner_if)
+tag_bytes = struct.pack("!HH", 0x8100, (pcp << 13) | vid)
+print("ready", file=sys.stderr, flush=True)
+while True:
+    ready, _, _ = select.select([parent, inner], [], [])
+    for s in ready:
+        data, anc, _, addr = s.recvmsg(65600, socket.CMSG_SPACE(32))
+        if addr[2] == PACKET_OUTGOING:
+            continue
+        tci = None
+        for level, typ, cdata in anc:
+            if level == SOL_PACKET and typ == PACKET_AUXDATA:
+                status, _, _, _, _, vtci = struct.unpack("IIIHHH", cdata[:18])
+                if status & TP_STATUS_VLAN_VALID:
+                    tci = vtci
+        if tci is None and len(data) >= 18 and data[12:14] == b"\x81\x00":
+            tci = struct.unpack("!H", data[14:16])[0]
+            data = data[:12] + data[16:]
+        if s is parent:
+            if tci is not None and tci & 0xFFF == vid:
+                inner.send(data)            # untag: VLAN -> inner interface
+        elif tci is None:
+            parent.send(data[:12] + tag_bytes + data[12:])   # tag: inner -> parent
+EOF
 }
 
 # ---------------------------------------------------------------- topology
@@ -360,6 +409,9 @@ build_topology() {
   done
   inns $NS_GW ip link set br-lan up
   inns $NS_GW ip link set wan0 up
+  for d in br-lan wan0 veth-cam veth-spk veth-tv; do wire_like $NS_GW $d; done
+  for d in "${DEVICES[@]}"; do wire_like "${DEV_NS[$d]}" eth0; done
+  wire_like $NS_INET eth0
 
   # internet side
   inns $NS_INET ip addr add $INET_IP/24 dev eth0
@@ -413,11 +465,12 @@ start_services() {
 }
 
 # ---------------------------------------------------------------- capture
-CAP_PIDS=()
+CAP_PIDS=() CAP_NAMES=()
 start_capture() { # start_capture NAME tcpdump|dumpcap ARGS...   (runs in nc-gw)
   local name=$1 tool=$2; shift 2
   bg $NS_GW "cap-$name" "$tool" "$@"
   CAP_PIDS+=("$LAST_PID")
+  CAP_NAMES+=("$name")
   if [ "$tool" = tcpdump ]; then
     wait_until 10 "tcpdump $name" grep -q 'listening on' "$WORK/cap-$name.err"
   else
@@ -425,11 +478,24 @@ start_capture() { # start_capture NAME tcpdump|dumpcap ARGS...   (runs in nc-gw)
   fi
 }
 stop_captures() {
-  local p
-  sleep 0.5
-  for p in "${CAP_PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  local p f
+  # let the last packets reach the captures: libpcap (TPACKET_V3) hands the
+  # kernel ring over in blocks, at the latest after the 1 s buffer timeout.
+  # (--immediate-mode would avoid the wait, but with the default snaplen it
+  # leaves only ~8 ring slots and drops packets in bursts.)
+  sleep 1.3
+  # SIGTERM: background jobs of a non-interactive shell ignore SIGINT;
+  # tcpdump and dumpcap both close their files cleanly on SIGTERM
+  for p in "${CAP_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${CAP_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   CAP_PIDS=()
+  for f in "${CAP_NAMES[@]}"; do
+    f=$WORK/cap-$f.err
+    awk '/packets captured/{c=$1} /received by filter/{r=$1} /dropped by kernel/{d=$1}
+         END{if (c!=r || d>0) exit 1}' "$f" ||
+      log "warning: $(basename "$f" .err): $(grep -E 'captured|received|dropped' "$f" | tr '\n' ' ')"
+  done
+  CAP_NAMES=()
 }
 
 # ---------------------------------------------------------------- devices
@@ -506,7 +572,7 @@ record_basic() {
   for d in "${DEVICES[@]}"; do boot_device "$d"; "traffic_$d"; done
   stop_captures
   # same packets at microsecond precision, then pcapng and gzip
-  tcpdump --time-stamp-precision=micro -r "$WORK/out/lan-basic.ns.pcap" -w "$WORK/out/lan-basic.pcap" 2>/dev/null
+  tcpdump -Z root --time-stamp-precision=micro -r "$WORK/out/lan-basic.ns.pcap" -w "$WORK/out/lan-basic.pcap" 2>/dev/null
   editcap -F pcapng "$WORK/out/lan-basic.pcap" "$WORK/out/lan-basic.pcapng"
   gzip -9 -n -c "$WORK/out/lan-basic.pcap" >"$WORK/out/lan-basic.pcap.gz"
 }
@@ -546,32 +612,58 @@ record_frag() {
 }
 
 record_vlan() {
+  # This kernel has no 802.1Q support (no 8021q module, no bridge
+  # vlan_filtering), so "eth0.42" is emulated: a veth pair per side plus
+  # vlanshim.py, which tags frames from the inner veth onto the parent
+  # interface and untags frames for VLAN 42 coming back (what the kernel's
+  # VLAN device would do).  All traffic is still made by the real stacks and
+  # programs; tcpdump sees real tagged frames on br-lan.
   boot_device cam
   log "recording lan-vlan"
-  dev cam ip link add link eth0 name eth0.$VLAN_ID type vlan id $VLAN_ID egress-qos-map 0:$VLAN_PCP
-  dev cam ip addr add $CAM_VLAN_IP/24 dev eth0.$VLAN_ID
-  inns $NS_GW ip link add link br-lan name br-lan.$VLAN_ID type vlan id $VLAN_ID
-  inns $NS_GW ip addr add $GW_VLAN_IP/24 dev br-lan.$VLAN_ID
-  inns $NS_GW ip link set br-lan.$VLAN_ID up
+  local side ns parent mac ip
+  for side in cam gw; do
+    if [ $side = cam ]; then ns=nc-cam parent=eth0 mac=${DEV_MAC[cam]} ip=$CAM_VLAN_IP
+    else ns=$NS_GW parent=br-lan mac=$GW_MAC ip=$GW_VLAN_IP; fi
+    inns $ns sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+    inns $ns ip link add vlan$VLAN_ID address "$mac" type veth peer name vlan$VLAN_ID-raw
+    inns $ns ip addr add "$ip/24" dev vlan$VLAN_ID
+    inns $ns ip link set vlan$VLAN_ID-raw up
+    wire_like $ns vlan$VLAN_ID
+    wire_like $ns vlan$VLAN_ID-raw
+  done
+  bg nc-cam shim-cam python3 "$WORK/vlanshim.py" eth0 vlan$VLAN_ID-raw $VLAN_ID $VLAN_PCP
+  bg $NS_GW shim-gw python3 "$WORK/vlanshim.py" br-lan vlan$VLAN_ID-raw $VLAN_ID 0
+  wait_until 10 "vlan shim (cam)" grep -q ready "$WORK/shim-cam.err"
+  wait_until 10 "vlan shim (gw)" grep -q ready "$WORK/shim-gw.err"
+  inns $NS_GW ip link set vlan$VLAN_ID up
   start_capture vlan tcpdump -i br-lan -n -U -Z root -w "$WORK/out/lan-vlan.pcap"
-  dev cam ip link set eth0.$VLAN_ID up
+  dev cam ip link set vlan$VLAN_ID up
   # time server reached through VLAN 42
-  dev cam ip route add $TIME_IP/32 via $GW_VLAN_IP dev eth0.$VLAN_ID
-  quiet dev cam ping -n -c 3 -i 0.2 -W 2 $GW_VLAN_IP    # tagged, ARP tagged too
-  ntp cam                                              # tagged, routed to nc-inet
-  ping4 cam $GW_IP                                     # untagged
+  dev cam ip route add $TIME_IP/32 via $GW_VLAN_IP dev vlan$VLAN_ID
+  quiet dev cam ping -n -c 3 -i 0.2 -W 2 $GW_VLAN_IP  # tagged, ARP tagged too
+  ntp cam                                            # tagged, routed to nc-inet
+  ping4 cam $GW_IP                                   # untagged
   stop_captures
-  dev cam ip link del eth0.$VLAN_ID
-  inns $NS_GW ip link del br-lan.$VLAN_ID
+  dev cam ip route del $TIME_IP/32
+  dev cam ip link del vlan$VLAN_ID
+  inns $NS_GW ip link del vlan$VLAN_ID
 }
 
 # ---------------------------------------------------------------- checks
 check_lab_only() { # every IP address in FILE is a lab address
   local f=$1 bad
-  bad=$(tshark -r "$f" -T fields -E separator=/n -e ip.src -e ip.dst -e ipv6.src -e ipv6.dst \
+  bad=$(tshark -r "$f" -T fields -e ip.src -e ip.dst -e ipv6.src -e ipv6.dst \
           -e arp.src.proto_ipv4 -e arp.dst.proto_ipv4 2>/dev/null |
-        tr ',' '\n' | sed '/^$/d' | sort -u | grep -Ev "$LAB_ADDR_RE" || true)
-  [ -z "$bad" ] || die "$f holds non-lab addresses: $bad"
+        tr '\t,' '\n\n' | sed '/^$/d' | sort -u | grep -Ev "$LAB_ADDR_RE" || true)
+  [ -z "$bad" ] || die "$f holds non-lab addresses: $(echo $bad)"
+}
+check_wire() { # no bad IP/TCP/UDP checksum, no frame larger than a tagged Ethernet frame
+  local f=$1 n
+  n=$(tshark -r "$f" -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE \
+        -Y 'ip.checksum.status==0 || tcp.checksum.status==0 || udp.checksum.status==0' 2>/dev/null | wc -l)
+  [ "$n" = 0 ] || die "$f has $n packets with a bad checksum"
+  n=$(tshark -r "$f" -Y 'frame.len > 1522' 2>/dev/null | wc -l)
+  [ "$n" = 0 ] || die "$f has $n frames longer than 1522 bytes"
 }
 
 syn_count() { # syn_count FILE MAC -> number of TCP connections opened by MAC
@@ -589,6 +681,30 @@ check_basic() {
   done
   n=$(tshark -r "$f" -Y 'tls.handshake.extensions_server_name' -T fields -e tls.handshake.extensions_server_name 2>/dev/null | wc -l)
   [ "$n" = 4 ] || die "lan-basic: $n TLS ClientHellos with SNI, expected 4"
+  local cam=${DEV_MAC[cam]} spk=${DEV_MAC[spk]} tv=${DEV_MAC[tv]}
+  expect "$f" "eth.src==$cam && icmp.type==8" 4
+  expect "$f" "eth.src==$spk && icmp.type==8" 4
+  expect "$f" "eth.src==$tv && icmp.type==8" 2
+  expect "$f" "eth.src==$tv && icmpv6.type==128" 4
+  expect "$f" "eth.src==$tv && icmpv6.type==133" 1
+  expect "$f" "eth.src==$cam && ntp.flags.mode==3" 1
+  expect "$f" "eth.src==$spk && ntp.flags.mode==3" 1
+  expect "$f" "ntp.flags.mode==4" 2
+  expect "$f" "eth.src==$cam && dns.flags.response==0" 4
+  expect "$f" "eth.src==$spk && dns.flags.response==0" 3
+  expect "$f" "eth.src==$tv && dns.flags.response==0" 2
+  expect "$f" "dns.flags.rcode==3" 1
+  expect "$f" "http.request" 5
+  expect "$f" "dhcp" 12
+  expect "$f" "arp.src.proto_ipv4==0.0.0.0" 3
+  for d in "${DEVICES[@]}"; do
+    expect "$f" "eth.src==${DEV_MAC[$d]} && dhcp.option.vendor_class_id==\"${DEV_VENDOR[$d]}\"" 2
+  done
+}
+expect() { # expect FILE FILTER COUNT
+  local n
+  n=$(tshark -r "$1" -Y "$2" 2>/dev/null | wc -l)
+  [ "$n" = "$3" ] || die "$(basename "$1"): $n packets match '$2', expected $3"
 }
 
 # ---------------------------------------------------------------- README
@@ -616,13 +732,20 @@ write_readme() {
   local syn_cam syn_spk syn_tv
   syn_cam=$(syn_count "$basic" "${DEV_MAC[cam]}"); syn_spk=$(syn_count "$basic" "${DEV_MAC[spk]}"); syn_tv=$(syn_count "$basic" "${DEV_MAC[tv]}")
   local frag4 frag6 vlan_tagged vlan_untagged hbh dst multi_if
-  frag4=$(tshark -r "$OUT/lan-frag.pcap" -Y 'ip.flags.mf==1 || ip.frag_offset>0' 2>/dev/null | wc -l)
-  frag6=$(tshark -r "$OUT/lan-frag.pcap" -Y 'ipv6.fragment' 2>/dev/null | wc -l)
+  frag4=$(tshark -r "$OUT/lan-frag.pcap" -o ip.defragment:FALSE -Y 'ip.flags.mf==1 || ip.frag_offset>0' 2>/dev/null | wc -l)
+  frag6=$(tshark -r "$OUT/lan-frag.pcap" -Y 'ipv6.fraghdr' 2>/dev/null | wc -l)
   hbh=$(tshark -r "$OUT/lan-frag.pcap" -Y 'ipv6.hopopts && udp' 2>/dev/null | wc -l)
   dst=$(tshark -r "$OUT/lan-frag.pcap" -Y 'ipv6.dstopts && udp' 2>/dev/null | wc -l)
   vlan_tagged=$(tshark -r "$OUT/lan-vlan.pcap" -Y "vlan.id==$VLAN_ID" 2>/dev/null | wc -l)
   vlan_untagged=$(tshark -r "$OUT/lan-vlan.pcap" -Y '!vlan' 2>/dev/null | wc -l)
-  multi_if=$(capinfos -M -I "$OUT/lan-multi-if.pcapng" 2>/dev/null | grep -cE '^\s+Interface #' || true)
+  multi_if=$(capinfos -M -I "$OUT/lan-multi-if.pcapng" 2>/dev/null |
+    awk '/^Interface #/{i=$2} /Name =/{n=$3} /Encapsulation =/{sub(/.*Encapsulation = /,""); e=$0}
+         /Time precision =/{sub(/.*Time precision = /,""); printf "%s%s %s: %s, %s", sep, i, n, e, $0; sep="; "}')
+  local sent_cam sent_spk sent_tv sent_gw
+  sent_cam=$(tsf -Y "eth.src==${DEV_MAC[cam]}" | wc -l)
+  sent_spk=$(tsf -Y "eth.src==${DEV_MAC[spk]}" | wc -l)
+  sent_tv=$(tsf -Y "eth.src==${DEV_MAC[tv]}" | wc -l)
+  sent_gw=$(tsf -Y "eth.src==$GW_MAC" | wc -l)
 
   cat >"$OUT/README.md" <<EOF
 # captures/
@@ -637,7 +760,8 @@ that every IP address in every file is one of the lab addresses below.
 Re-running the script makes new files: timestamps, ports, TLS keys, DNS IDs
 and a few IPv6 MLD/RS packets differ, but every fact in the tables below
 (except packet counts and sizes) holds for every run, and the script fails if
-the TCP-connection, DHCP-hostname and SNI facts do not hold.
+the per-device facts (TCP connections, DHCP hostname and vendor class, DNS
+queries, pings, NTP, SNI) do not hold in the new lan-basic.
 
 ## Files
 
@@ -649,9 +773,9 @@ the TCP-connection, DHCP-hostname and SNI facts do not hold.
 | \`lan-basic.pcap.gz\` | \`gzip -9 -n\` of lan-basic.pcap | the same packets, gzipped pcap |
 | \`lan-any-sll2.pcap\` | \`tcpdump -i any -y LINUX_SLL2\` in nc-gw | garden-cam pings gateway, DNS A firmware.example.test, HTTP GET /; kitchen-speaker pings 203.0.113.30. Each forwarded packet appears on several interfaces (veth-cam/veth-spk, br-lan, wan0) |
 | \`lan-any-sll.pcap\` | \`tcpdump -i any -y LINUX_SLL\` in nc-gw, at the same time | the same traffic, Linux cooked v1 |
-| \`lan-multi-if.pcapng\` | \`dumpcap -i br-lan -i any\` in nc-gw, at the same time | the same traffic, pcapng with ${multi_if} interfaces: #0 br-lan (Ethernet), #1 any (Linux cooked) |
-| \`lan-frag.pcap\` | \`tcpdump -i br-lan\` in nc-gw | garden-cam: \`ping -s 3000 203.0.113.10\` ×2, UDP echo of 2600 B to 203.0.113.40:7, \`dig +bufsize=4096 TXT big.example.test\` (≈2.9 KB answer); living-room-tv: \`ping -6 -s 3000 fd00:50::1\` ×2 and \`2001:db8:100::2\` ×1, UDP to [2001:db8:100::40]:7 with a Destination Options header and one with a Hop-by-Hop header (echoed back) |
-| \`lan-vlan.pcap\` | \`tcpdump -i br-lan\` in nc-gw (untagged parent) | garden-cam on VLAN ${VLAN_ID} (eth0.${VLAN_ID}, 192.168.42.101, PCP ${VLAN_PCP} on its frames): ARP + 3 pings to 192.168.42.1 and an NTP exchange with 203.0.113.40 routed via the VLAN; plus 2 untagged pings to 192.168.50.1 |
+| \`lan-multi-if.pcapng\` | \`dumpcap -i br-lan -i any\` in nc-gw, at the same time | the same traffic, pcapng with two interfaces of different link types: ${multi_if}. Interface #0 holds the frames seen on br-lan, #1 every copy on every interface (so the br-lan frames are there twice) |
+| \`lan-frag.pcap\` | \`tcpdump -i br-lan\` in nc-gw | garden-cam: \`ping -s 3000 203.0.113.10\` ×2, UDP echo of 2600 B to 203.0.113.40:7, \`dig +bufsize=4096 TXT big.example.test\` (≈2.9 KB answer); living-room-tv: \`ping -6 -s 3000 fd00:50::1\` ×2 and \`2001:db8:100::2\` ×1, UDP to [2001:db8:100::40]:7 with a Destination Options header and one with a Hop-by-Hop header (the echoes come back without extension headers) |
+| \`lan-vlan.pcap\` | \`tcpdump -i br-lan\` in nc-gw (untagged parent) | garden-cam on VLAN ${VLAN_ID} (${CAM_VLAN_IP}, same MAC, PCP ${VLAN_PCP} on its frames; the gateway's frames PCP 0): ARP + 3 pings to ${GW_VLAN_IP} and an NTP exchange with ${TIME_IP} routed via the VLAN; then 2 untagged pings to ${GW_IP}. The kernel here has no 802.1Q module, so the VLAN interfaces on both sides are emulated by \`vlanshim.py\` (written by record.sh), which adds/strips the tag in userspace; the packets themselves come from the kernels' stacks, ping and python |
 
 ## Sizes and packet counts (as printed by \`capinfos\`)
 
@@ -692,6 +816,8 @@ DNS (dnsmasq, no upstream): the names above resolve as listed
 | TLS connections (SNI) | 2: api.example.test, TLS 1.2 (curl) + TLS 1.3 (openssl s_client) | 2: stream.example.test, TLS 1.3 (curl) + TLS 1.2 (openssl s_client) | 0 |
 | ICMP echo requests | 2 to ${GW_IP}, 2 to ${FW_IP} | 2 to ${GW_IP}, 2 to ${TRACK_IP} | 2 to ${GW_IP}; ICMPv6 2 to ${GW_IP6}, 2 to ${INET_IP6} |
 | NTP (UDP 123) exchanges | 1 with ${TIME_IP} | 1 with ${TIME_IP} | 0 |
+| DHCP messages in lan-basic | 4 (Discover, Offer, Request, Ack) | 4 | 4 |
+| frames sent (eth.src) in lan-basic (the gateway sent ${sent_gw}) | ${sent_cam} | ${sent_spk} | ${sent_tv} |
 | plaintext credentials / telnet | none | none | none |
 
 DNS queries in lan-basic (from tshark on the committed file):
@@ -718,8 +844,13 @@ ${vlan_untagged} untagged frames.
 
 Notes for test writers:
 - In lan-basic the devices boot one after another inside the capture
-  (garden-cam, then kitchen-speaker, then living-room-tv), so the capture
-  starts with garden-cam's DHCPDISCOVER from 0.0.0.0.
+  (garden-cam, then kitchen-speaker, then living-room-tv): each device's
+  first frame is its DHCPDISCOVER from 0.0.0.0 (the tv's IPv6 MLD/DAD
+  frames from :: may come first for it); the gateway may send an MLD report
+  or a DAD NS for its own link-local address before that.
+- All IPv4/TCP/UDP checksums are valid and no frame exceeds 1514 bytes
+  (1518 tagged): offloads are off on every lab interface, and record.sh
+  checks this on every file.
 - The gateway's bridge ports (02:50:00:00:01:0x) never send frames; the only
   non-device MAC on br-lan is the gateway ${GW_MAC}.
 - Traffic between devices and the internet is routed (no NAT): on br-lan the
@@ -743,12 +874,11 @@ main() {
     teardown
     for f in "$WORK"/out/*; do
       check_lab_only "$f"
+      check_wire "$f"
       install -m 644 "$f" "$OUT/$(basename "$f")"
     done
   fi
-  if want readme || want all; then
-    write_readme
-  fi
+  write_readme   # always: its counts must match the files now in captures/
   log "done in $((SECONDS - start)) s"
   ( cd "$OUT" && ls -l lan-* README.md 2>/dev/null ) >&2
 }

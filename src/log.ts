@@ -5,5 +5,6 @@
 import { pino, type Logger } from 'pino';
 
 export function createLogger(level: string = process.env.NOTCREEPY_LOG_LEVEL ?? 'silent'): Logger {
+  level ||= 'silent';
   return pino({ name: 'notcreepy', level }, pino.destination({ fd: 2, sync: true }));
 }

@@ -11,6 +11,8 @@ import { CaptureError, type CaptureWarning } from '../capture/types.js';
 import { DEFAULT_PIPELINE_OPTIONS, Pipeline, type PipelineOptions } from '../pipeline.js';
 import { captureReport, deviceReports, flowReports } from '../store/report.js';
 import { Store } from '../store/store.js';
+import type { Logger } from 'pino';
+import { createLogger } from '../log.js';
 import { Progress } from './progress.js';
 import { printSummary, writeJsonReport } from './output.js';
 
@@ -19,6 +21,8 @@ export interface AnalyzeOptions {
   db: string | null;
   json: boolean;
   pipeline?: PipelineOptions;
+  /** Log level for the run's log lines on stderr (default: silent). */
+  logLevel?: string;
   /** Where reports and warnings go (tests pass their own). */
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WriteStream;
@@ -39,6 +43,7 @@ export async function analyzeInto(
   files: string[],
   pipelineOptions: PipelineOptions = DEFAULT_PIPELINE_OPTIONS,
   stderr: NodeJS.WriteStream = process.stderr,
+  log: Logger = createLogger(),
 ): Promise<AnalyzeResult> {
   for (const file of files) {
     if (file === '-') continue;
@@ -54,6 +59,8 @@ export async function analyzeInto(
     if (size === 0) throw new CaptureError(file, 'empty file (no capture header)');
   }
   const captureId = store.beginCapture('analyze', files);
+  log.info({ files, db: store.path, captureId }, 'analysis started');
+  const started = Date.now();
   const pipeline = new Pipeline(store, captureId, pipelineOptions);
   const warnings: CaptureWarning[] = [];
   for (let i = 0; i < files.length; i++) {
@@ -73,7 +80,24 @@ export async function analyzeInto(
       progress.done();
     }
   }
-  pipeline.finish(warnings.map(formatWarning));
+  const stats = pipeline.finish(warnings.map(formatWarning));
+  const c = pipeline.counters;
+  log.info(
+    {
+      packets: stats.packets,
+      bytes: stats.bytes,
+      flows: stats.flows,
+      malformed: stats.malformed,
+      arp: c.arp,
+      nonIp: c.nonIp,
+      unattributedFragments: c.unattributedFragments,
+      evictedFlows: pipeline.flows.evicted,
+      peakLiveFlows: pipeline.flows.peakSize,
+      devices: pipeline.devices.devices.size,
+      seconds: (Date.now() - started) / 1000,
+    },
+    'analysis finished',
+  );
   return { captureId, warnings };
 }
 
@@ -83,7 +107,8 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
   const tempDir = options.db === null ? mkdtempSync(join(tmpdir(), 'notcreepy-')) : null;
   const store = new Store(options.db ?? join(tempDir as string, 'analysis.db'));
   try {
-    const { captureId } = await analyzeInto(store, options.files, options.pipeline, stderr);
+    const log = createLogger(options.logLevel);
+    const { captureId } = await analyzeInto(store, options.files, options.pipeline, stderr, log);
     const capture = captureReport(store, captureId);
     const devices = deviceReports(store, captureId);
     if (options.json) writeJsonReport(stdout, capture, devices, flowReports(store, captureId));

@@ -18,6 +18,7 @@ commands:
       --db PATH       keep the results in this SQLite database (default: a temporary one)
       --lan PREFIX    an extra LAN prefix (CIDR), repeatable; defaults: ${DEFAULT_LAN_PREFIXES.join(' ')}
       --max-flows N   bound on live flows (default ${DEFAULT_PIPELINE_OPTIONS.flowTable.maxFlows})
+      --verbose       log the run's figures (pino JSON lines) on stderr
 
 options for every command:
   --debug           show stack traces
@@ -43,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
         db: { type: 'string' },
         lan: { type: 'string', multiple: true },
         'max-flows': { type: 'string' },
+        verbose: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       });
@@ -60,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
         files: positionals,
         db: (values.db as string | undefined) ?? null,
         json: values.json as boolean,
+        logLevel: values.verbose ? 'info' : undefined,
         pipeline: {
           ...DEFAULT_PIPELINE_OPTIONS,
           lanPrefixes: [...DEFAULT_LAN_PREFIXES, ...lan],

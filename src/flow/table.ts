@@ -26,7 +26,8 @@ export const DEFAULT_FLOW_TABLE_OPTIONS: FlowTableOptions = {
   tcpClosedSeconds: 60,
   udpIdleSeconds: 180,
   otherIdleSeconds: 60,
-  maxFlows: 200_000,
+  // About 0.5 kB per live flow: 100k flows stay well inside the 200 MB budget.
+  maxFlows: 100_000,
 };
 
 export type FlowEndHandler = (flow: Flow, reason: FlowEndReason) => void;
@@ -72,8 +73,9 @@ export class FlowTable {
   private lastExpiryCheckUs = -Infinity;
   private nextSeq = 1;
   private readonly result: TrackResult = { flow: null as unknown as Flow, fromClient: true };
-  /** Flows currently in the table. */
+  /** Flows currently in the table, and the most there ever were. */
   size = 0;
+  peakSize = 0;
   /** Flows ended to respect maxFlows. */
   evicted = 0;
   created = 0;
@@ -104,9 +106,17 @@ export class FlowTable {
     const dp = v.dstPort;
     const s = v.src;
     const d = v.dst;
-    const hs = mix(s[0] ^ mix(s[1] ^ mix(s[2] ^ mix(s[3] ^ sp))));
-    const hd = mix(d[0] ^ mix(d[1] ^ mix(d[2] ^ mix(d[3] ^ dp))));
-    const key = mix((hs ^ hd) + v.proto * 0x9e3779b1 + v.vlan) & SMI_MASK;
+    // Each endpoint hashed alone and combined with XOR, so both directions get the same key.
+    let hs: number;
+    let hd: number;
+    if (v.ipVersion === 4) {
+      hs = mix(s[0] ^ Math.imul(sp + 1, 0x9e3779b1));
+      hd = mix(d[0] ^ Math.imul(dp + 1, 0x9e3779b1));
+    } else {
+      hs = mix(s[0] ^ mix(s[1] ^ mix(s[2] ^ mix(s[3] ^ Math.imul(sp + 1, 0x9e3779b1)))));
+      hd = mix(d[0] ^ mix(d[1] ^ mix(d[2] ^ mix(d[3] ^ Math.imul(dp + 1, 0x9e3779b1)))));
+    }
+    const key = mix((hs ^ hd) + Math.imul(v.proto, 0x85ebca6b) + v.vlan) & SMI_MASK;
 
     let flow = this.buckets.get(key) ?? null;
     let fromClient = true;
@@ -226,6 +236,7 @@ export class FlowTable {
     this.buckets.set(key, flow);
     this.appendLru(flow);
     this.size++;
+    if (this.size > this.peakSize) this.peakSize = this.size;
     this.created++;
     return flow;
   }

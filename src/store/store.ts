@@ -83,11 +83,17 @@ export class Store {
     } catch (err) {
       throw new StoreError(`cannot open database ${path}: ${(err as Error).message}`);
     }
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last commits.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.migrate();
+    try {
+      this.db.pragma('journal_mode = WAL');
+      // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last commits.
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      this.migrate();
+    } catch (err) {
+      this.db.close();
+      if (err instanceof StoreError) throw err;
+      throw new StoreError(`cannot use database ${path}: ${(err as Error).message}`);
+    }
 
     this.insertFlowStmt = this.db.prepare(`INSERT INTO flows (
       capture_id, device_id, peer_device_id, device_is_client, proto, ip_version, vlan, client_ip, client_port, server_ip, server_port,
