@@ -10,6 +10,10 @@ import type { FrameSink, RawFrame } from './capture/types.js';
 import { DEFAULT_LAN_PREFIXES, formatIp, LanMatcher } from './decode/address.js';
 import { DecodeResult, decodeFrame, formatMac, IpProto, PacketView } from './decode/packet.js';
 import { parseDhcp } from './dissect/dhcp.js';
+import { DEFAULT_INSPECTION_LIMITS, Inspector, type InspectionLimits } from './dissect/inspector.js';
+import { DISSECTORS } from './dissect/registry.js';
+import type { Dissector } from './dissect/types.js';
+import { classifyFlow } from './classify/verdict.js';
 import { DeviceTable } from './flow/devices.js';
 import type { Flow, FlowEndReason } from './flow/flow.js';
 import { DEFAULT_FLOW_TABLE_OPTIONS, FlowTable, type FlowTableOptions } from './flow/table.js';
@@ -20,12 +24,17 @@ export interface PipelineOptions {
   flowTable: FlowTableOptions;
   /** Ended flows are written to the store in batches of this many rows. */
   flowBatchSize: number;
+  inspection: InspectionLimits;
+  /** The protocol dissectors to run (all by default). */
+  dissectors: Dissector<unknown>[];
 }
 
 export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = {
   lanPrefixes: DEFAULT_LAN_PREFIXES,
   flowTable: DEFAULT_FLOW_TABLE_OPTIONS,
   flowBatchSize: 2000,
+  inspection: DEFAULT_INSPECTION_LIMITS,
+  dissectors: DISSECTORS,
 };
 
 export interface PipelineCounters {
@@ -78,6 +87,7 @@ export class Pipeline {
   };
   readonly devices: DeviceTable;
   readonly flows: FlowTable;
+  readonly inspector: Inspector;
   private readonly view = new PacketView();
   private pendingRows: FlowRow[] = [];
   /** First fragment's ports, so later fragments of the same datagram join its flow. */
@@ -93,6 +103,9 @@ export class Pipeline {
     private readonly options: PipelineOptions = DEFAULT_PIPELINE_OPTIONS,
   ) {
     this.devices = new DeviceTable(new LanMatcher(options.lanPrefixes));
+    this.inspector = new Inspector(options.dissectors, options.inspection, (flow, app, facts, tsUs) =>
+      this.factsFinal(flow, app, facts, tsUs),
+    );
     this.flows = new FlowTable(
       options.flowTable,
       (flow) => this.flowStarted(flow),
@@ -120,7 +133,9 @@ export class Pipeline {
       return;
     }
     this.lastTsUs = frame.tsUs;
-    this.flows.track(v, frame.tsUs, frame.origLen, frame.sourceIndex);
+    const t = this.flows.track(v, frame.tsUs, frame.origLen, frame.sourceIndex);
+    // Payload is looked at only while the flow is undecided.
+    if (!t.flow.inspectionDone) this.inspector.packet(t.flow, v, t.fromClient, frame.tsUs);
 
     if (v.proto === IpProto.UDP && v.payloadLength > 0) {
       const sp = v.srcPort;
@@ -175,8 +190,12 @@ export class Pipeline {
     }
   }
 
+  /** A flow's facts are final: learn what names other flows (DNS answers, for now nothing). */
+  private factsFinal(_flow: Flow, _app: string, _facts: unknown, _tsUs: number): void {}
+
   private flowEnded(flow: Flow, reason: FlowEndReason): void {
     this.counters.flows++;
+    this.inspector.flowEnded(flow);
     if (flow.deviceId !== null) {
       const d = this.devices.devices.get(flow.deviceId);
       if (d !== undefined) d.seen(flow.lastSeenUs);
@@ -187,6 +206,7 @@ export class Pipeline {
 
   private toRow(flow: Flow, reason: FlowEndReason): FlowRow {
     const v = flow.ipVersion;
+    const verdict = classifyFlow(flow);
     return {
       capture_id: this.captureId,
       device_id: flow.deviceId,
@@ -211,10 +231,11 @@ export class Pipeline {
       last_seen: flow.lastSeenUs / 1e6,
       tcp_state: flow.proto === IpProto.TCP ? flow.tcpState() : null,
       end_reason: reason,
-      app: null,
-      encryption: null,
-      reason: null,
-      server_name: null,
+      app: verdict.app,
+      encryption: verdict.encryption,
+      reason: verdict.reason,
+      server_name: verdict.serverName,
+      facts: flow.facts === null ? null : JSON.stringify(flow.facts),
     };
   }
 

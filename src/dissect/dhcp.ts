@@ -2,6 +2,8 @@
  * DHCPv4 (RFC 2131/2132): who the client is (MAC, hostname, vendor class, parameter request
  * list fingerprint, FQDN) and which address it asked for or was given.
  */
+import { Probe, type Dissector } from './types.js';
+
 export interface DhcpFacts {
   op: number;
   messageType: number | null;
@@ -103,3 +105,42 @@ function decodeFqdn(b: Buffer, from: number, to: number, wireFormat: boolean): s
   }
   return labels.join('.');
 }
+
+export interface DhcpFlowFacts {
+  message_types: number[];
+  hostname: string | null;
+  vendor_class: string | null;
+  parameter_request_list: string | null;
+}
+
+/**
+ * DHCP as a flow protocol (ports 67/68 with the magic cookie). Device names are learned from
+ * every DHCP packet by the pipeline; this only gives the flow its `app`.
+ */
+export const dhcpDissector: Dissector<DhcpFlowFacts> = {
+  name: 'dhcp',
+  transports: ['udp'],
+  probe(data, offset, length, _fromClient, ctx) {
+    const ports = ctx.clientPort === 67 || ctx.clientPort === 68 || ctx.serverPort === 67 || ctx.serverPort === 68;
+    if (!ports) return Probe.NO;
+    return parseDhcp(data, offset, length) !== null ? Probe.YES : Probe.NO;
+  },
+  start() {
+    const facts: DhcpFlowFacts = { message_types: [], hostname: null, vendor_class: null, parameter_request_list: null };
+    return {
+      feed(data, offset, length) {
+        const d = parseDhcp(data, offset, length);
+        if (d !== null) {
+          if (d.messageType !== null && facts.message_types.length < 16) facts.message_types.push(d.messageType);
+          if (d.op === 1) {
+            facts.hostname ??= d.hostname;
+            facts.vendor_class ??= d.vendorClass;
+            facts.parameter_request_list ??= d.parameterRequestList;
+          }
+        }
+        return false;
+      },
+      facts: () => facts,
+    };
+  },
+};

@@ -6,6 +6,9 @@ export const TimeoutClass = { TCP_OPEN: 0, TCP_CLOSED: 1, UDP: 2, OTHER: 3 } as 
 export type TimeoutClass = (typeof TimeoutClass)[keyof typeof TimeoutClass];
 export const TIMEOUT_CLASS_COUNT = 4;
 
+import type { Inspection } from '../dissect/inspector.js';
+import type { StreamSink } from './reassembly.js';
+
 export type FlowEndReason = 'idle' | 'closed' | 'evicted' | 'end-of-capture' | 'flush';
 
 export class Flow {
@@ -65,6 +68,21 @@ export class Flow {
   deviceIsClient = true;
   /** Index of the source (file or interface) that first saw the flow. */
   sourceIndex = 0;
+
+  // Payload inspection (src/dissect): only while undecided; then the flow is just counters.
+  inspection: Inspection | null = null;
+  inspectionDone = false;
+  /** Application protocol claimed by a dissector ('tls', 'http', …), null if none. */
+  app: string | null = null;
+  /** Name the device's own DNS answers gave the server's address shortly before the flow. */
+  dnsName: string | null = null;
+  /** The dissector's facts once final. */
+  facts: unknown = null;
+  /** Sequence numbers of each side's SYN (-1 if not seen), for reassembly that starts later. */
+  clientSynSeq = -1;
+  serverSynSeq = -1;
+  clientSink: StreamSink | null = null;
+  serverSink: StreamSink | null = null;
 
   clientWords(): [number, number, number, number] {
     return [this.c0, this.c1, this.c2, this.c3];

@@ -96,4 +96,8 @@ export const MIGRATIONS: string[] = [
     UNIQUE (device_id, code, remote)
   );
   `,
+  // 2: what the protocol dissector learned about each flow (JSON; secrets only masked)
+  `
+  ALTER TABLE flows ADD COLUMN facts TEXT;
+  `,
 ];

@@ -34,6 +34,8 @@ export interface FlowRow {
   encryption: string | null;
   reason: string | null;
   server_name: string | null;
+  /** JSON of the dissector's facts. */
+  facts: string | null;
 }
 
 export interface DeviceRow {
@@ -98,11 +100,11 @@ export class Store {
     this.insertFlowStmt = this.db.prepare(`INSERT INTO flows (
       capture_id, device_id, peer_device_id, device_is_client, proto, ip_version, vlan, client_ip, client_port, server_ip, server_port,
       client_mac, server_mac, packets_c2s, packets_s2c, bytes_c2s, bytes_s2c, payload_c2s, payload_s2c,
-      first_seen, last_seen, tcp_state, end_reason, app, encryption, reason, server_name
+      first_seen, last_seen, tcp_state, end_reason, app, encryption, reason, server_name, facts
     ) VALUES (
       @capture_id, @device_id, @peer_device_id, @device_is_client, @proto, @ip_version, @vlan, @client_ip, @client_port, @server_ip, @server_port,
       @client_mac, @server_mac, @packets_c2s, @packets_s2c, @bytes_c2s, @bytes_s2c, @payload_c2s, @payload_s2c,
-      @first_seen, @last_seen, @tcp_state, @end_reason, @app, @encryption, @reason, @server_name
+      @first_seen, @last_seen, @tcp_state, @end_reason, @app, @encryption, @reason, @server_name, @facts
     )`);
     this.upsertDeviceStmt = this.db.prepare(`INSERT INTO devices
       (id, mac, locally_administered, vendor, hostname, vendor_class, dhcp_fingerprint, first_seen, last_seen)

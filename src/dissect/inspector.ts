@@ -1,0 +1,270 @@
+/**
+ * Per-flow payload inspection: find the protocol a flow speaks and collect its facts, then stop.
+ *
+ * While a flow is undecided its first bytes (TCP: reassembled in order; UDP: datagrams) are shown
+ * to the candidate dissectors. The first that says YES claims the flow and is fed everything seen
+ * so far, in arrival order, then each new piece until it says its facts are final or the budget
+ * runs out. Flows nobody claims keep their first bytes for the entropy/printable guess.
+ * Once decided, a flow costs nothing here: the pipeline stops calling in.
+ */
+import { IpProto, TcpFlag, type PacketView } from '../decode/packet.js';
+import type { Flow } from '../flow/flow.js';
+import { StreamReassembler } from '../flow/reassembly.js';
+import { Probe, type Dissector, type DissectorState } from './types.js';
+
+export interface InspectionLimits {
+  /** Bytes of each TCP direction reassembled and inspected. */
+  streamBytes: number;
+  /** Bytes kept per direction while probing, and for the guess on unrecognised payloads. */
+  probeBytes: number;
+  /** Datagrams per direction looked at on an undecided or still-talking UDP flow. */
+  datagrams: number;
+}
+
+export const DEFAULT_INSPECTION_LIMITS: InspectionLimits = {
+  streamBytes: 16 * 1024,
+  probeBytes: 2048,
+  datagrams: 16,
+};
+
+/**
+ * The first bytes of one direction, kept for probing and for guessing. Grows on demand up to its
+ * capacity, so that the many flows with a short first message cost little.
+ */
+export class FirstBytes {
+  data: Buffer = EMPTY;
+  length = 0;
+  constructor(readonly capacity: number) {}
+  append(b: Buffer, offset: number, length: number): void {
+    const n = Math.min(length, this.capacity - this.length);
+    if (n <= 0) return;
+    if (this.length + n > this.data.length) {
+      const grown = Buffer.allocUnsafe(Math.min(this.capacity, Math.max(256, 2 * this.data.length, this.length + n)));
+      this.data.copy(grown, 0, 0, this.length);
+      this.data = grown;
+    }
+    b.copy(this.data, this.length, offset, offset + n);
+    this.length += n;
+  }
+  get full(): boolean {
+    return this.length >= this.capacity;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** What inspection learned about one flow. */
+export class Inspection {
+  dissector: Dissector<unknown> | null = null;
+  state: DissectorState<unknown> | null = null;
+  /** No more payload will be looked at. */
+  done = false;
+  candidates: Dissector<unknown>[];
+  reassembler: [StreamReassembler | null, StreamReassembler | null] = [null, null];
+  /** First bytes per direction [client, server]. */
+  readonly first: [FirstBytes | null, FirstBytes | null] = [null, null];
+  /** While probing: what arrived, in order, as [fromClient, start, end] ranges of first[]. */
+  readonly arrivals: [boolean, number, number][] = [];
+  datagrams: [number, number] = [0, 0];
+  /** Payload bytes handed to inspection per direction (after reassembly). */
+  bytes: [number, number] = [0, 0];
+  gaps = 0;
+
+  constructor(candidates: Dissector<unknown>[]) {
+    this.candidates = candidates;
+  }
+}
+
+/** Called when a flow's facts become final (e.g. DNS answers, to name remote addresses). */
+export type FactsHandler = (flow: Flow, app: string, facts: unknown, tsUs: number) => void;
+
+export class Inspector {
+  private readonly tcp: Dissector<unknown>[];
+  private readonly udp: Dissector<unknown>[];
+  private readonly ctx = { proto: 0, clientPort: 0, serverPort: 0, tsUs: 0 };
+  /** Counters for the run's log line. */
+  inspectedFlows = 0;
+  decidedFlows = 0;
+
+  constructor(
+    dissectors: Dissector<unknown>[],
+    private readonly limits: InspectionLimits,
+    private readonly onFinal: FactsHandler,
+  ) {
+    this.tcp = dissectors.filter((d) => d.transports.includes('tcp'));
+    this.udp = dissectors.filter((d) => d.transports.includes('udp'));
+  }
+
+  /** One packet of a flow that is still being inspected. */
+  packet(flow: Flow, v: PacketView, fromClient: boolean, tsUs: number): void {
+    let ins = flow.inspection;
+    if (ins === null) {
+      if (v.proto !== IpProto.TCP && v.proto !== IpProto.UDP) {
+        flow.inspectionDone = true; // nothing to dissect: classified by protocol alone
+        return;
+      }
+      if (v.payloadLength === 0) {
+        // No payload yet: remember where each side's stream starts, allocate nothing.
+        if (v.proto === IpProto.TCP && v.tcpFlags & TcpFlag.SYN) {
+          if (fromClient) flow.clientSynSeq = v.tcpSeq;
+          else flow.serverSynSeq = v.tcpSeq;
+        }
+        return;
+      }
+      ins = new Inspection(v.proto === IpProto.TCP ? this.tcp : this.udp);
+      flow.inspection = ins;
+      this.inspectedFlows++;
+    }
+    const ctx = this.ctx;
+    ctx.proto = v.proto;
+    ctx.clientPort = flow.clientPort;
+    ctx.serverPort = flow.serverPort;
+    ctx.tsUs = tsUs;
+    const dir = fromClient ? 0 : 1;
+    if (v.proto === IpProto.TCP) {
+      let r = ins.reassembler[dir];
+      if (r === null) {
+        r = new StreamReassembler(this.limits.streamBytes);
+        const synSeq = fromClient ? flow.clientSynSeq : flow.serverSynSeq;
+        if (synSeq >= 0) r.syn(synSeq);
+        ins.reassembler[dir] = r;
+      }
+      if (v.tcpFlags & TcpFlag.SYN) r.syn(v.tcpSeq);
+      if (v.payloadLength > 0) {
+        const gapsBefore = r.gaps;
+        r.segment(v.tcpSeq, v.data, v.payloadOffset, v.payloadLength, fromClient ? this.fromClientSink(flow) : this.fromServerSink(flow));
+        ins.gaps += r.gaps - gapsBefore;
+        if (!ins.done && r.full && this.otherSideFull(ins, dir)) this.finish(flow, ins);
+      }
+    } else if (v.payloadLength > 0) {
+      ins.datagrams[dir]++;
+      this.bytes(flow, ins, fromClient, v.data, v.payloadOffset, v.payloadLength);
+      if (!ins.done && ins.datagrams[0] + ins.datagrams[1] >= 2 * this.limits.datagrams) this.finish(flow, ins);
+    }
+  }
+
+  // The reassembler's sink gets (data, offset, length); these closures are made once per flow
+  // direction at most, not per packet.
+  private fromClientSink(flow: Flow) {
+    return (flow.clientSink ??= (b: Buffer, o: number, n: number) => this.bytes(flow, flow.inspection as Inspection, true, b, o, n));
+  }
+
+  private fromServerSink(flow: Flow) {
+    return (flow.serverSink ??= (b: Buffer, o: number, n: number) => this.bytes(flow, flow.inspection as Inspection, false, b, o, n));
+  }
+
+  private otherSideFull(ins: Inspection, dir: number): boolean {
+    const other = ins.reassembler[1 - dir];
+    return other === null || other.full;
+  }
+
+  private bytes(flow: Flow, ins: Inspection, fromClient: boolean, b: Buffer, offset: number, length: number): void {
+    if (ins.done) return;
+    const dir = fromClient ? 0 : 1;
+    ins.bytes[dir] += length;
+    if (ins.state !== null) {
+      this.feed(flow, ins, fromClient, b, offset, length);
+      return;
+    }
+    // Probing: keep the bytes (bounded) and their order, then ask the candidates.
+    let first = ins.first[dir];
+    if (first === null) {
+      first = new FirstBytes(this.limits.probeBytes);
+      ins.first[dir] = first;
+    }
+    const start = first.length;
+    first.append(b, offset, length);
+    if (first.length > start) ins.arrivals.push([fromClient, start, first.length]);
+    if (ins.candidates.length === 0) {
+      // Nobody claimed it: only the first bytes for the guess are wanted.
+      if (this.firstBytesFull(ins)) this.finish(flow, ins);
+      return;
+    }
+    const remaining: Dissector<unknown>[] = [];
+    for (const d of ins.candidates) {
+      let verdict: Probe;
+      try {
+        verdict = d.probe(first.data, 0, first.length, fromClient, this.ctx);
+      } catch {
+        verdict = Probe.NO; // a dissector bug must not stop the pipeline
+      }
+      if (verdict === Probe.YES) {
+        this.claim(flow, ins, d);
+        return;
+      }
+      if (verdict === Probe.MAYBE && !first.full) remaining.push(d);
+    }
+    ins.candidates = remaining;
+    if (remaining.length === 0 && this.firstBytesFull(ins)) this.finish(flow, ins);
+  }
+
+  private firstBytesFull(ins: Inspection): boolean {
+    return (ins.first[0]?.full ?? false) && (ins.first[1]?.full ?? true);
+  }
+
+  /** A dissector claimed the flow: replay what arrived so far, in order. */
+  private claim(flow: Flow, ins: Inspection, d: Dissector<unknown>): void {
+    ins.dissector = d;
+    ins.candidates = [];
+    flow.app = d.name;
+    this.decidedFlows++;
+    try {
+      ins.state = d.start(this.ctx);
+    } catch {
+      this.finish(flow, ins);
+      return;
+    }
+    for (const [fromClient, start, end] of ins.arrivals) {
+      if (ins.done) return;
+      const first = ins.first[fromClient ? 0 : 1] as FirstBytes;
+      this.feed(flow, ins, fromClient, first.data, start, end - start);
+    }
+    ins.arrivals.length = 0;
+    ins.first[0] = ins.first[1] = null;
+  }
+
+  private feed(flow: Flow, ins: Inspection, fromClient: boolean, b: Buffer, offset: number, length: number): void {
+    let final: boolean;
+    try {
+      final = (ins.state as DissectorState<unknown>).feed(b, offset, length, fromClient, this.ctx);
+    } catch {
+      final = true;
+    }
+    if (final) this.finish(flow, ins);
+  }
+
+  /** Stop inspecting: record the facts and free the buffers that are no longer needed. */
+  finish(flow: Flow, ins: Inspection = flow.inspection as Inspection): void {
+    if (ins === null || ins.done) return;
+    ins.done = true;
+    flow.inspectionDone = true;
+    ins.reassembler = [null, null];
+    ins.arrivals.length = 0;
+    flow.clientSink = flow.serverSink = null;
+    if (ins.state !== null) {
+      let facts: unknown = null;
+      try {
+        facts = ins.state.facts();
+      } catch {
+        facts = null;
+      }
+      flow.facts = facts;
+      // Claimed flows no longer need their first bytes; unclaimed ones keep them for the guess.
+      ins.first[0] = ins.first[1] = null;
+      if (facts !== null) this.onFinal(flow, flow.app as string, facts, this.ctx.tsUs);
+    }
+    ins.state = null;
+  }
+
+  /** The flow ended: deliver what is queued behind gaps, and take the facts as they are. */
+  flowEnded(flow: Flow): void {
+    const ins = flow.inspection;
+    if (ins === null || ins.done) return;
+    for (let dir = 0; dir < 2 && !ins.done; dir++) {
+      const r = ins.reassembler[dir];
+      if (r !== null) r.flush(dir === 0 ? this.fromClientSink(flow) : this.fromServerSink(flow));
+    }
+    this.finish(flow, ins);
+  }
+}
+
