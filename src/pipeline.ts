@@ -14,6 +14,7 @@ import { DEFAULT_INSPECTION_LIMITS, Inspector, type InspectionLimits } from './d
 import { DISSECTORS } from './dissect/registry.js';
 import type { Dissector } from './dissect/types.js';
 import { classifyFlow } from './classify/verdict.js';
+import type { DnsFacts } from './dissect/dns.js';
 import { DeviceTable } from './flow/devices.js';
 import type { Flow, FlowEndReason } from './flow/flow.js';
 import { DEFAULT_FLOW_TABLE_OPTIONS, FlowTable, type FlowTableOptions } from './flow/table.js';
@@ -50,6 +51,11 @@ export interface PipelineCounters {
 }
 
 const MAX_PENDING_FRAGMENTS = 4096;
+/** Remembered DNS answers (device, address -> name); cleared wholesale when full. */
+const MAX_DNS_NAMES = 65536;
+/** A DNS answer names later flows for its TTL, but at least a minute and at most an hour. */
+const MIN_DNS_NAME_US = 60e6;
+const MAX_DNS_NAME_US = 3600e6;
 const MAX_CACHED_MACS = 65536;
 const DHCP_SERVER_PORT = 67;
 const DHCP_CLIENT_PORT = 68;
@@ -96,6 +102,8 @@ export class Pipeline {
   readonly touchedDevices = new Set<string>();
   private lastTsUs = 0;
   private readonly macTexts = new Map<number, string>();
+  /** "deviceId|ip" -> the name the device's own DNS lookup gave that address, and until when. */
+  private readonly dnsNames = new Map<string, { name: string; untilUs: number }>();
 
   constructor(
     private readonly store: Store,
@@ -178,6 +186,7 @@ export class Pipeline {
     const server = this.devices.deviceFor(flow.ipVersion, flow.serverWords(), flow.serverMac, t);
     if (client !== null) {
       flow.deviceId = client.id;
+      if (this.dnsNames.size > 0) flow.dnsName = this.dnsNameFor(client.id, formatIp(flow.ipVersion, flow.serverWords()), t);
       this.touchedDevices.add(client.id);
       if (server !== null && server !== client) {
         flow.peerDeviceId = server.id;
@@ -190,8 +199,24 @@ export class Pipeline {
     }
   }
 
-  /** A flow's facts are final: learn what names other flows (DNS answers, for now nothing). */
-  private factsFinal(_flow: Flow, _app: string, _facts: unknown, _tsUs: number): void {}
+  /** A flow's facts are final: learn what names other flows (the device's DNS answers). */
+  private factsFinal(flow: Flow, app: string, facts: unknown, tsUs: number): void {
+    if ((app !== 'dns' && app !== 'llmnr') || flow.deviceId === null || !flow.deviceIsClient) return;
+    const dns = facts as DnsFacts;
+    // The name the device asked for, not the CNAME chain's last link.
+    const asked = dns.queries[0]?.name;
+    for (const a of dns.answers) {
+      if ((a.type !== 'A' && a.type !== 'AAAA') || a.data === null) continue;
+      if (this.dnsNames.size >= MAX_DNS_NAMES) this.dnsNames.clear();
+      const lifetime = Math.min(MAX_DNS_NAME_US, Math.max(MIN_DNS_NAME_US, a.ttl * 1e6));
+      this.dnsNames.set(`${flow.deviceId}|${a.data}`, { name: (asked ?? a.name).toLowerCase(), untilUs: tsUs + lifetime });
+    }
+  }
+
+  private dnsNameFor(deviceId: string, ip: string, tsUs: number): string | null {
+    const entry = this.dnsNames.get(`${deviceId}|${ip}`);
+    return entry !== undefined && tsUs <= entry.untilUs ? entry.name : null;
+  }
 
   private flowEnded(flow: Flow, reason: FlowEndReason): void {
     this.counters.flows++;

@@ -3,9 +3,15 @@
  * Every case is matched exhaustively with ts-pattern: a new protocol or evidence kind that is not
  * handled here is a compile error, not a silent "unknown".
  */
-import { match } from 'ts-pattern';
+import { match, P } from 'ts-pattern';
 import { IpProto } from '../decode/packet.js';
+import type { DnsFacts } from '../dissect/dns.js';
+import type { HttpFacts } from '../dissect/http.js';
+import type { FtpFacts } from '../dissect/ftp.js';
 import type { FirstBytes } from '../dissect/inspector.js';
+import type { SshFacts } from '../dissect/ssh.js';
+import type { QuicFacts } from '../dissect/quic.js';
+import type { TlsFacts } from '../dissect/tls.js';
 import type { Flow } from '../flow/flow.js';
 import { guessPayload, payloadStats, type PayloadStats } from './payload-guess.js';
 
@@ -31,12 +37,25 @@ export function isAppName(name: string | null): name is AppName {
   return name !== null && (APP_NAMES as readonly string[]).includes(name);
 }
 
+type TypedApp = 'tls' | 'dtls' | 'quic' | 'http' | 'dns' | 'mdns' | 'llmnr' | 'ssh' | 'ftp';
+type OtherApp = Exclude<AppName, TypedApp>;
+
+/** A dissector's facts, with their type where the protocol has one. */
+export type Claimed =
+  | { kind: 'claimed'; app: 'tls' | 'dtls'; facts: TlsFacts }
+  | { kind: 'claimed'; app: 'quic'; facts: QuicFacts }
+  | { kind: 'claimed'; app: 'http'; facts: HttpFacts }
+  | { kind: 'claimed'; app: 'dns' | 'mdns' | 'llmnr'; facts: DnsFacts }
+  | { kind: 'claimed'; app: 'ssh'; facts: SshFacts }
+  | { kind: 'claimed'; app: 'ftp'; facts: FtpFacts }
+  | { kind: 'claimed'; app: OtherApp; facts: Facts };
+
 /** What we know about a flow, from the strongest evidence down. */
 export type Evidence =
+  | Claimed
   | { kind: 'other-transport'; proto: number }
   | { kind: 'no-payload'; tcp: boolean; answered: boolean }
   | { kind: 'payload-not-captured' }
-  | { kind: 'claimed'; app: AppName; facts: Facts }
   | { kind: 'unclaimed'; client: PayloadStats | null; server: PayloadStats | null };
 
 /** Dissector facts, read defensively: each dissector defines its own shape. */
@@ -57,7 +76,8 @@ function get(facts: Facts, ...path: string[]): unknown {
 
 export function evidenceOf(flow: Flow): Evidence {
   if (flow.proto !== IpProto.TCP && flow.proto !== IpProto.UDP) return { kind: 'other-transport', proto: flow.proto };
-  if (isAppName(flow.app)) return { kind: 'claimed', app: flow.app, facts: (flow.facts ?? {}) as Facts };
+  // The facts' type follows from the app that produced them (src/dissect/registry.ts).
+  if (isAppName(flow.app) && flow.facts !== null) return { kind: 'claimed', app: flow.app, facts: flow.facts } as Claimed;
   if (flow.payloadC2S + flow.payloadS2C === 0) {
     return { kind: 'no-payload', tcp: flow.proto === IpProto.TCP, answered: flow.packetsS2C > 0 };
   }
@@ -92,18 +112,22 @@ export function classifyFlow(flow: Flow): Verdict {
 
 /** Server name in order of trust: TLS/QUIC SNI, HTTP Host, the device's own DNS answer, certificate subject. */
 function serverNameOf(e: Evidence, flow: Flow): string | null {
-  if (e.kind === 'claimed') {
-    const f = e.facts;
-    const sni = str(get(f, 'sni')) ?? str(get(f, 'client_hello', 'sni'));
-    if (sni) return sni.toLowerCase();
-    const host = str(get(f, 'host')) ?? str(get(f, 'requests', '0', 'host'));
-    if (host) return host.toLowerCase().replace(/:\d+$/, '');
+  const fromFacts = e.kind !== 'claimed' ? null : match(e)
+    .returnType<string | null>()
+    .with({ app: P.union('tls', 'dtls') }, ({ facts }) => facts.client_hello?.sni ?? null)
+    .with({ app: 'quic' }, ({ facts }) => facts.sni)
+    .with({ app: 'http' }, ({ facts }) => {
+      const host = facts.exchanges.find((x) => x.request?.host)?.request?.host ?? facts.tunnel?.target ?? null;
+      return host === null ? null : host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+    })
+    .otherwise(() => null);
+  if (fromFacts) return fromFacts.toLowerCase();
+  if (flow.dnsName !== null) return flow.dnsName;
+  if (e.kind === 'claimed' && (e.app === 'tls' || e.app === 'dtls')) {
+    const cn = /CN=([^,\n]+)/.exec(e.facts.certificates[0]?.subject ?? '')?.[1];
+    if (cn) return cn.trim().toLowerCase();
   }
-  return flow.dnsName;
-}
-
-function tlsVersionName(v: unknown): string {
-  return typeof v === 'string' ? v : 'TLS';
+  return null;
 }
 
 export function verdictOf(e: Evidence): Omit<Verdict, 'serverName'> {
@@ -135,30 +159,42 @@ export function verdictOf(e: Evidence): Omit<Verdict, 'serverName'> {
         .with('too-little', () => ({ app: null, encryption: 'unknown' as const, reason: 'unrecognised, too little payload to judge' }))
         .exhaustive(),
     )
-    .with({ kind: 'claimed' }, ({ app, facts }) => claimedVerdict(app, facts))
+    .with({ kind: 'claimed' }, (c) => claimedVerdict(c))
     .exhaustive();
 }
 
-function claimedVerdict(app: AppName, f: Facts): Omit<Verdict, 'serverName'> {
+/** "TLSv1.2" -> "TLS 1.2", "DTLSv1.2" -> "DTLS 1.2", as people write them. */
+function versionText(name: string | null): string | null {
+  return name === null ? null : name.replace(/^(D?TLS)v(\d)/, '$1 $2');
+}
+
+function claimedVerdict(e: Claimed): Omit<Verdict, 'serverName'> {
+  const app = e.app;
   const enc = (reason: string) => ({ app, encryption: 'encrypted' as const, reason });
   const clear = (reason: string) => ({ app, encryption: 'plaintext' as const, reason });
-  return match(app)
-    .with('tls', () => enc(tlsVersionName(get(f, 'version_name') ?? get(f, 'server_hello', 'version_name'))))
-    .with('dtls', () => enc('DTLS'))
-    .with('quic', () => enc(str(get(f, 'version_name')) ? `QUIC ${str(get(f, 'version_name'))}` : 'QUIC'))
-    .with('ssh', () => enc(str(get(f, 'protocol')) ? `SSH-${str(get(f, 'protocol'))}` : 'SSH'))
-    .with('wireguard', () => enc('WireGuard'))
-    .with('openvpn', () => enc('OpenVPN'))
-    .with('ipsec', () => enc('IPsec'))
-    .with('http', () => (get(f, 'connect') ? enc('HTTP CONNECT tunnel') : clear('HTTP in clear')))
-    .with('smtp', 'pop3', 'imap', 'ftp', (a) =>
-      get(f, 'starttls_accepted') === true || get(f, 'tls_upgrade') === true
+  return match(e)
+    .returnType<Omit<Verdict, 'serverName'>>()
+    .with({ app: 'tls' }, ({ facts }) => enc(versionText(facts.version_name) ?? (facts.client_hello ? 'TLS handshake' : 'TLS')))
+    .with({ app: 'dtls' }, ({ facts }) => enc(versionText(facts.version_name) ?? 'DTLS'))
+    .with({ app: 'quic' }, ({ facts }) => enc(facts.version_name ? `QUIC ${facts.version_name}` : 'QUIC'))
+    .with({ app: 'http' }, ({ facts }) =>
+      facts.tunnel?.established
+        ? enc(`HTTP CONNECT tunnel to ${facts.tunnel.target}`)
+        : clear(facts.upgrade ? `HTTP in clear (then ${facts.upgrade})` : 'HTTP in clear'),
+    )
+    .with({ app: P.union('dns', 'mdns', 'llmnr') }, ({ app: a }) => clear(`${a === 'dns' ? 'DNS' : a === 'mdns' ? 'mDNS' : 'LLMNR'} in clear`))
+    .with({ app: 'ssh' }, ({ facts }) => enc(facts.version === null ? 'SSH' : facts.version === 1 ? 'SSH-1 (obsolete)' : 'SSH-2.0'))
+    .with({ app: 'ftp' }, ({ facts }) => (facts.encrypted ? enc('FTP with AUTH TLS upgrade') : clear('FTP in clear')))
+    .with({ app: 'wireguard' }, () => enc('WireGuard'))
+    .with({ app: 'openvpn' }, () => enc('OpenVPN'))
+    .with({ app: 'ipsec' }, () => enc('IPsec'))
+    .with({ app: P.union('smtp', 'pop3', 'imap') }, ({ app: a, facts }) =>
+      get(facts, 'starttls_accepted') === true || get(facts, 'tls_upgrade') === true
         ? enc(`${a.toUpperCase()} with STARTTLS upgrade`)
         : clear(`${a.toUpperCase()} in clear`),
     )
-    .with('snmp', () => (get(f, 'privacy') === true ? enc('SNMPv3 with privacy') : clear('SNMP in clear')))
-    .with('telnet', 'mqtt', 'rtsp', 'coap', 'tftp', 'ssdp', 'netbios', 'smb', (a) => clear(`${a.toUpperCase()} in clear`))
-    .with('dns', 'mdns', 'llmnr', (a) => clear(`${a.toUpperCase()} in clear`))
-    .with('dhcp', 'dhcpv6', 'ntp', 'stun', (a) => clear(`${a.toUpperCase()} in clear`))
+    .with({ app: 'snmp' }, ({ facts }) => (get(facts, 'privacy') === true ? enc('SNMPv3 with privacy') : clear('SNMP in clear')))
+    .with({ app: P.union('telnet', 'mqtt', 'rtsp', 'coap', 'tftp', 'ssdp', 'netbios', 'smb') }, ({ app: a }) => clear(`${a.toUpperCase()} in clear`))
+    .with({ app: P.union('dhcp', 'dhcpv6', 'ntp', 'stun') }, ({ app: a }) => clear(`${a.toUpperCase()} in clear`))
     .exhaustive();
 }

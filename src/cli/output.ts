@@ -62,6 +62,20 @@ export function printSummary(
       `  ${plural(d.flows, 'flow')}, sent ${formatBytes(d.bytes_sent)}, received ${formatBytes(d.bytes_received)}` +
         `, seen ${d.first_seen} – ${d.last_seen}`,
     );
+    const e = d.encryption;
+    lines.push(
+      `  encrypted: ${plural(e.encrypted.flows, 'flow')} (${formatBytes(e.encrypted.bytes)}); ` +
+        `readable by anyone on the path: ${plural(e.plaintext.flows, 'flow')} (${formatBytes(e.plaintext.bytes)}); ` +
+        `not judged: ${plural(e.unknown.flows, 'flow')}`,
+    );
+    if (d.plaintext_flows.length > 0) {
+      lines.push('  in clear:');
+      for (const f of d.plaintext_flows.slice(0, 10)) {
+        const name = f.server_name ? ` (${f.server_name})` : '';
+        lines.push(`    ${f.remote}${name}  ${f.reason ?? f.app ?? ''}, ${formatBytes(f.bytes)}`);
+      }
+      if (d.plaintext_flows.length > 10) lines.push(`    … and ${d.plaintext_flows.length - 10} more`);
+    }
     if (d.remotes.length > 0) {
       lines.push('  talks to:');
       for (const r of d.remotes.slice(0, 10)) {

@@ -28,6 +28,10 @@ export interface DeviceReport {
   bytes_sent: number;
   bytes_received: number;
   remotes: RemoteSummary[];
+  /** Flows and bytes by encryption verdict. */
+  encryption: Record<'encrypted' | 'plaintext' | 'unknown', { flows: number; bytes: number }>;
+  /** The device's plaintext flows, busiest first (at most MAX_PLAINTEXT_LISTED). */
+  plaintext_flows: { id: number; app: string | null; remote: string; server_name: string | null; reason: string | null; bytes: number }[];
   report: Record<string, unknown> | null;
   findings: unknown[];
 }
@@ -79,6 +83,7 @@ function endpoint(ipVersion: number, ip: string, port: number, proto: string): s
 }
 
 const MAX_REMOTES_PER_DEVICE = 50;
+const MAX_PLAINTEXT_LISTED = 50;
 
 export function captureReport(store: Store, captureId: number): CaptureReport {
   const c = store.capture(captureId);
@@ -157,6 +162,35 @@ export function deviceReports(store: Store, captureId: number): DeviceReport[] {
       services: ((r.services as string | null) ?? '').split(',').filter(Boolean).sort(),
     });
   }
+  // Encrypted vs plaintext per device, and its plaintext flows.
+  const byEncryption = new Map<string, DeviceReport['encryption']>();
+  for (const r of db
+    .prepare(
+      `SELECT device_id AS id, coalesce(encryption, 'unknown') AS enc, count(*) AS flows, sum(bytes_c2s + bytes_s2c) AS bytes
+       FROM flows WHERE capture_id = ? AND device_id IS NOT NULL GROUP BY 1, 2`,
+    )
+    .all(captureId) as { id: string; enc: 'encrypted' | 'plaintext' | 'unknown'; flows: number; bytes: number }[]) {
+    const e = byEncryption.get(r.id) ?? { encrypted: { flows: 0, bytes: 0 }, plaintext: { flows: 0, bytes: 0 }, unknown: { flows: 0, bytes: 0 } };
+    e[r.enc] = { flows: r.flows, bytes: r.bytes };
+    byEncryption.set(r.id, e);
+  }
+  // Plaintext flows of every device in one pass (rows carry facts JSON: avoid a scan per device).
+  const plaintextByDevice = new Map<string, DeviceReport['plaintext_flows']>();
+  for (const r of db
+    .prepare(
+      `SELECT device_id AS device, id, app, CASE WHEN device_is_client = 1 THEN server_ip || ':' || server_port ELSE client_ip || ':' || client_port END AS remote,
+              server_name, reason, bytes_c2s + bytes_s2c AS bytes
+       FROM flows WHERE capture_id = ? AND encryption = 'plaintext' AND device_id IS NOT NULL
+       ORDER BY device_id, bytes DESC`,
+    )
+    .iterate(captureId) as IterableIterator<DeviceReport['plaintext_flows'][number] & { device: string }>) {
+    const list = plaintextByDevice.get(r.device) ?? [];
+    if (list.length === 0) plaintextByDevice.set(r.device, list);
+    if (list.length < MAX_PLAINTEXT_LISTED) {
+      const { device: _device, ...flow } = r;
+      list.push(flow);
+    }
+  }
   return devices.map((d) => {
     const id = d.id as string;
     const t = totals.get(id) ?? { flows: 0, packets: 0, sent: 0, received: 0 };
@@ -176,6 +210,8 @@ export function deviceReports(store: Store, captureId: number): DeviceReport[] {
       bytes_sent: t.sent,
       bytes_received: t.received,
       remotes,
+      encryption: byEncryption.get(id) ?? { encrypted: { flows: 0, bytes: 0 }, plaintext: { flows: 0, bytes: 0 }, unknown: { flows: 0, bytes: 0 } },
+      plaintext_flows: plaintextByDevice.get(id) ?? [],
       report: null,
       findings: [],
     };

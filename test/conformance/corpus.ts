@@ -52,6 +52,8 @@ export interface NdpiFlow {
   proto: string;
   encryption: 'encrypted' | 'plaintext' | null;
   hostname: string | null;
+  /** nDPI's confidence: "DPI", "DPI (cache)", "Match by port", "Unknown"… */
+  confidence: string | null;
   line: string;
 }
 
@@ -69,6 +71,7 @@ export function parseNdpiFlows(path: string): NdpiFlow[] {
       proto,
       encryption: line.includes('[Encrypted]') ? 'encrypted' : line.includes('[ClearText]') ? 'plaintext' : null,
       hostname: host,
+      confidence: /\[Confidence: ([^\]]+)\]/.exec(line)?.[1] ?? null,
       line,
     });
   }
