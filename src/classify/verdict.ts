@@ -8,6 +8,11 @@ import { IpProto } from '../decode/packet.js';
 import type { DnsFacts } from '../dissect/dns.js';
 import type { HttpFacts } from '../dissect/http.js';
 import type { FtpFacts } from '../dissect/ftp.js';
+import type { TuyaFacts } from '../dissect/iot-discovery.js';
+import type { CoapFacts } from '../dissect/coap.js';
+import type { ImapFacts, Pop3Facts, SmtpFacts } from '../dissect/mail.js';
+import type { SnmpFacts } from '../dissect/snmp.js';
+import type { StunFacts } from '../dissect/stun.js';
 import type { FirstBytes } from '../dissect/inspector.js';
 import type { SshFacts } from '../dissect/ssh.js';
 import type { QuicFacts } from '../dissect/quic.js';
@@ -29,7 +34,7 @@ export interface Verdict {
 export const APP_NAMES = [
   'tls', 'dtls', 'quic', 'ssh', 'http', 'telnet', 'ftp', 'smtp', 'pop3', 'imap', 'mqtt', 'rtsp', 'smb',
   'dns', 'mdns', 'llmnr', 'dhcp', 'dhcpv6', 'ssdp', 'ntp', 'snmp', 'coap', 'tftp', 'netbios',
-  'wireguard', 'openvpn', 'ipsec', 'stun',
+  'wireguard', 'openvpn', 'ipsec', 'stun', 'tuya', 'ubnt-discovery',
 ] as const;
 export type AppName = (typeof APP_NAMES)[number];
 
@@ -37,7 +42,9 @@ export function isAppName(name: string | null): name is AppName {
   return name !== null && (APP_NAMES as readonly string[]).includes(name);
 }
 
-type TypedApp = 'tls' | 'dtls' | 'quic' | 'http' | 'dns' | 'mdns' | 'llmnr' | 'ssh' | 'ftp';
+type TypedApp =
+  | 'tls' | 'dtls' | 'quic' | 'http' | 'dns' | 'mdns' | 'llmnr' | 'ssh' | 'ftp' | 'tuya'
+  | 'smtp' | 'pop3' | 'imap' | 'snmp' | 'stun' | 'coap';
 type OtherApp = Exclude<AppName, TypedApp>;
 
 /** A dissector's facts, with their type where the protocol has one. */
@@ -48,6 +55,13 @@ export type Claimed =
   | { kind: 'claimed'; app: 'dns' | 'mdns' | 'llmnr'; facts: DnsFacts }
   | { kind: 'claimed'; app: 'ssh'; facts: SshFacts }
   | { kind: 'claimed'; app: 'ftp'; facts: FtpFacts }
+  | { kind: 'claimed'; app: 'tuya'; facts: TuyaFacts }
+  | { kind: 'claimed'; app: 'smtp'; facts: SmtpFacts }
+  | { kind: 'claimed'; app: 'pop3'; facts: Pop3Facts }
+  | { kind: 'claimed'; app: 'imap'; facts: ImapFacts }
+  | { kind: 'claimed'; app: 'snmp'; facts: SnmpFacts }
+  | { kind: 'claimed'; app: 'stun'; facts: StunFacts }
+  | { kind: 'claimed'; app: 'coap'; facts: CoapFacts }
   | { kind: 'claimed'; app: OtherApp; facts: Facts };
 
 /** What we know about a flow, from the strongest evidence down. */
@@ -189,12 +203,28 @@ function claimedVerdict(e: Claimed): Omit<Verdict, 'serverName'> {
     .with({ app: 'openvpn' }, () => enc('OpenVPN'))
     .with({ app: 'ipsec' }, () => enc('IPsec'))
     .with({ app: P.union('smtp', 'pop3', 'imap') }, ({ app: a, facts }) =>
-      get(facts, 'starttls_accepted') === true || get(facts, 'tls_upgrade') === true
-        ? enc(`${a.toUpperCase()} with STARTTLS upgrade`)
-        : clear(`${a.toUpperCase()} in clear`),
+      facts.encrypted ? enc(`${a.toUpperCase()} with STARTTLS upgrade`) : clear(`${a.toUpperCase()} in clear`),
     )
-    .with({ app: 'snmp' }, ({ facts }) => (get(facts, 'privacy') === true ? enc('SNMPv3 with privacy') : clear('SNMP in clear')))
-    .with({ app: P.union('telnet', 'mqtt', 'rtsp', 'coap', 'tftp', 'ssdp', 'netbios', 'smb') }, ({ app: a }) => clear(`${a.toUpperCase()} in clear`))
-    .with({ app: P.union('dhcp', 'dhcpv6', 'ntp', 'stun') }, ({ app: a }) => clear(`${a.toUpperCase()} in clear`))
+    .with({ app: 'snmp' }, ({ facts }) =>
+      facts.readable_pdus > 0
+        ? clear(facts.encrypted ? 'SNMP in clear (some SNMPv3 messages encrypted, others not)' : 'SNMP in clear')
+        : facts.encrypted
+          ? enc('SNMPv3 with privacy')
+          : clear('SNMP in clear'),
+    )
+    .with({ app: 'stun' }, ({ facts }) => (facts.encrypted ? enc('STUN with DTLS') : clear('STUN in clear')))
+    .with({ app: 'coap' }, ({ facts }) => (facts.encrypted ? enc('CoAP over DTLS or OSCORE') : clear('CoAP in clear')))
+    .with({ app: P.union('telnet', 'mqtt', 'rtsp', 'tftp', 'ssdp', 'netbios', 'smb') }, ({ app: a }) =>
+      clear(`${a === 'netbios' ? 'NetBIOS' : a.toUpperCase()} in clear`),
+    )
+    .with({ app: 'tuya' }, ({ facts }) =>
+      facts.encrypted_with_public_key
+        ? clear("Tuya discovery, encrypted only with Tuya's published key (readable by anyone)")
+        : facts.readable
+          ? clear('Tuya discovery in clear')
+          : enc('Tuya local protocol, encrypted with the device key'),
+    )
+    .with({ app: 'ubnt-discovery' }, () => clear('Ubiquiti discovery in clear'))
+    .with({ app: P.union('dhcp', 'dhcpv6', 'ntp') }, ({ app: a }) => clear(`${a === 'dhcpv6' ? 'DHCPv6' : a.toUpperCase()} in clear`))
     .exhaustive();
 }

@@ -447,6 +447,14 @@ export interface DnsAnswer {
   section: DnsSection;
 }
 
+/** An address a response gave, with the name that was asked for it (CNAME chain followed). */
+export interface DnsResolution {
+  address: string;
+  /** The question name the chain started from, or the record's owner name when no chain leads to it. */
+  name: string;
+  ttl: number;
+}
+
 export interface DnsFacts {
   /** 'udp' or 'tcp'. */
   transport: 'udp' | 'tcp';
@@ -465,6 +473,11 @@ export interface DnsFacts {
   queries: DnsQuery[];
   /** Records from responses (answer section first, then authority/additional), capped. */
   answers: DnsAnswer[];
+  /**
+   * A/AAAA addresses from responses (answer and additional sections) with the name they answer:
+   * "www.example.com" for an A record of "edge.cdn.net" reached through a CNAME. Distinct, capped.
+   */
+  resolutions: DnsResolution[];
   /** A response had the TC bit (the client should retry over TCP). */
   truncated: boolean;
   /** EDNS0 seen. */
@@ -492,6 +505,7 @@ class DnsState implements DissectorState<DnsFacts> {
   private readonly framers: [LengthPrefixedFramer, LengthPrefixedFramer] | null;
   private readonly seenQueries = new Set<string>();
   private readonly seenAnswers = new Set<string>();
+  private readonly seenResolutions = new Set<string>();
   private done = false;
   /** Messages handed over, parsable or not. */
   private attempts = 0;
@@ -512,6 +526,7 @@ class DnsState implements DissectorState<DnsFacts> {
       rcode_name: null,
       queries: [],
       answers: [],
+      resolutions: [],
       truncated: false,
       edns: false,
       malformed: 0,
@@ -570,11 +585,34 @@ class DnsState implements DissectorState<DnsFacts> {
           f.answers.push({ name: r.name, type, ttl: r.ttl, data: r.data, section: r.section });
         }
       }
+      this.resolve(m);
     } else {
       f.query_messages++;
     }
     if (this.v.doneOnResponse && m.is_response) this.done = true;
     return this.checkDone();
+  }
+
+  /** Map each A/AAAA address to the name asked for, following the message's CNAME chain backwards. */
+  private resolve(m: DnsMessage): void {
+    const f = this.f;
+    // CNAME target -> owner (lower case); bounded by the records of one message.
+    const aliasOf = new Map<string, string>();
+    for (const r of m.records) if (r.type === 5 && r.data !== null && r.section === 'answer') aliasOf.set(r.data.toLowerCase(), r.name);
+    for (const r of m.records) {
+      if ((r.type !== 1 && r.type !== 28) || r.data === null || r.section === 'authority') continue;
+      if (f.resolutions.length >= MAX_FACT_ANSWERS) return;
+      let name = r.name;
+      for (let hops = 0; hops < 16; hops++) {
+        const up = aliasOf.get(name.toLowerCase());
+        if (up === undefined || up.toLowerCase() === name.toLowerCase()) break;
+        name = up;
+      }
+      const key = `${r.data}\u0000${name.toLowerCase()}`;
+      if (this.seenResolutions.has(key)) continue;
+      this.seenResolutions.add(key);
+      f.resolutions.push({ address: r.data, name, ttl: r.ttl });
+    }
   }
 
   private checkDone(): boolean {

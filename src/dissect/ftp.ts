@@ -283,8 +283,8 @@ export function probeFtp(data: Buffer, offset: number, length: number, fromClien
     if (code === -1) return Probe.MAYBE;
     if (code !== 220 && code !== 120 && code !== 421) return Probe.NO;
     if (port21) return Probe.YES;
-    if (firstLineHas(data, offset, length, ['SMTP', 'MAIL', 'POSTFIX', 'EXIM', 'SENDMAIL'])) return Probe.NO;
     if (firstLineHas(data, offset, length, ['FTP'])) return Probe.YES;
+    if (firstLineHas(data, offset, length, ['SMTP', 'POSTFIX', 'EXIM', 'SENDMAIL'])) return Probe.NO;
     return Probe.MAYBE; // the client's first command will tell
   }
   const t = commandToken(data, offset, length);

@@ -208,6 +208,8 @@ export class MessageReader<T> {
   private holdStore: ByteStore | null = null;
   held = false;
   messages = 0;
+  /** Interleaved binary frames skipped (RTSP). */
+  frames = 0;
 
   constructor(
     private readonly sink: MessageSink<T>,
@@ -269,6 +271,7 @@ export class MessageReader<T> {
           } else if (this.interleaved && c === 0x24) {
             this.state = 'frame';
             this.frameHeader = [];
+            this.frames++;
           } else {
             this.state = 'head';
             this.head.clear();

@@ -17,14 +17,6 @@ export function cleanText(s: string, max = 256): string {
   return out;
 }
 
-/** Bytes as UTF-8 text (invalid sequences become U+FFFD), control characters as '?', at most `max` characters. */
-export function textOf(b: Buffer, from: number, to: number, max = 256): string {
-  if (to <= from) return '';
-  // Decode a little more than max characters' worth of bytes at most.
-  const end = Math.min(to, from + max * 4);
-  return cleanText(b.toString('utf8', from, end), max);
-}
-
 /** A latin1 string (1 char = 1 byte, as the line splitter produces) re-read as UTF-8. */
 export function utf8OfLatin1(s: string): string {
   return Buffer.from(s, 'latin1').toString('utf8');
@@ -89,14 +81,13 @@ export function isUserName(name: string): boolean {
  * before it is dropped). Lines longer than `maxLine` are cut: the first `maxLine` bytes are handed
  * over with `truncated` set and the rest up to the next LF is dropped. Bytes are given to the
  * callback as a latin1 string (one char per byte), so binary-safe; `skip(n)` drops the next n
- * bytes unseen (IMAP literals, message bodies).
+ * bytes unseen (IMAP literals, SMTP BDAT chunks).
  */
 export class LineSplitter {
   private buf: Buffer;
   private len = 0;
   private discarding = false;
   private skipBytes = 0;
-  /** Bytes of the current partial line, for callers that need to see it (prompts without LF). */
   constructor(private readonly maxLine = 4096) {
     this.buf = Buffer.allocUnsafe(Math.min(256, maxLine));
   }
@@ -104,15 +95,6 @@ export class LineSplitter {
   /** Drop the next n bytes of the stream (they are not split into lines). */
   skip(n: number): void {
     this.skipBytes += Math.max(0, n);
-  }
-
-  get skipping(): number {
-    return this.skipBytes;
-  }
-
-  /** The bytes received after the last complete line, as latin1. */
-  partial(): string {
-    return this.buf.toString('latin1', 0, this.len);
   }
 
   /**
@@ -187,15 +169,6 @@ export class ByteStore {
   }
   get full(): boolean {
     return this.length >= this.capacity;
-  }
-  /** Drop the first n bytes. */
-  consume(n: number): void {
-    if (n >= this.length) {
-      this.length = 0;
-      return;
-    }
-    this.buf.copy(this.buf, 0, n, this.length);
-    this.length -= n;
   }
   clear(): void {
     this.length = 0;

@@ -1152,11 +1152,12 @@ function probeTls(data: Buffer, offset: number, length: number, _fromClient: boo
   const o = offset;
   const b0 = data[o];
   if (b0 & 0x80) return probeSslv2(data, o, length);
-  if (b0 !== CT_HANDSHAKE && b0 !== CT_APPDATA) return Probe.NO;
+  // Midstream sessions may show only application data or an (encrypted) alert.
+  if (b0 !== CT_HANDSHAKE && b0 !== CT_APPDATA && b0 !== CT_ALERT) return Probe.NO;
   if (length < 2) return Probe.MAYBE;
   if (data[o + 1] !== 3) return Probe.NO;
   if (length < 3) return Probe.MAYBE;
-  if (data[o + 2] > 4 || (b0 === CT_APPDATA && data[o + 2] === 0)) return Probe.NO;
+  if (data[o + 2] > 4 || (b0 !== CT_HANDSHAKE && data[o + 2] === 0)) return Probe.NO;
   if (length < 5) return Probe.MAYBE;
   const recLen = u16(data, o + 3);
   if (recLen > MAX_RECORD) return Probe.NO;
@@ -1169,9 +1170,9 @@ function probeTls(data: Buffer, offset: number, length: number, _fromClient: boo
     // Hello bodies are at least version + random + session id length + …
     return u24(data, o + 6) >= 38 ? Probe.YES : Probe.NO;
   }
-  // Application data: a capture that starts in the middle of a session. Demand that the record
-  // ends the segment exactly or is followed by another sane record header.
-  if (recLen === 0) return Probe.NO;
+  // Application data or alert: a capture that starts in the middle of a session. Demand that the
+  // record ends the segment exactly or is followed by another sane record header.
+  if (recLen === 0 || (b0 === CT_ALERT && recLen < 2)) return Probe.NO;
   const next = o + 5 + recLen;
   const end = o + length;
   if (next > end) return Probe.MAYBE;

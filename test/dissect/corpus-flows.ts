@@ -12,8 +12,10 @@ import { join } from 'node:path';
 import { readCapture } from '../../src/capture/reader.js';
 import { formatIp } from '../../src/decode/address.js';
 import { DecodeResult, PacketView, TcpFlag, decodeFrame } from '../../src/decode/packet.js';
+import { expect } from 'vitest';
 import type { DissectContext, Dissector, Probe } from '../../src/dissect/types.js';
 import { StreamReassembler } from '../../src/flow/reassembly.js';
+import { mutate, randomBytes, rng } from '../helpers/fuzz.js';
 
 export interface Packet {
   /** 1-based frame number, as tshark counts. */
@@ -228,4 +230,32 @@ export function seedsFrom(flows: TestFlow[], max = 40): Buffer[] {
     }
   }
   return seeds;
+}
+
+/**
+ * fuzzDissector (test/helpers/fuzz.ts) uses two fixed contexts (TCP 443, UDP 53); dissectors
+ * whose state depends on the port (NAT-T 4500, coaps 5684, NetBIOS 138…) are also fuzzed with
+ * their own context here: several mutated datagrams/segments per flow, in both directions.
+ */
+export function fuzzWithContext<F>(d: Dissector<F>, seeds: Buffer[], ctx: DissectContext, iterations = 1000, seed = 999): void {
+  const next = rng(seed);
+  for (let i = 0; i < iterations; i++) {
+    const state = d.start(ctx);
+    const feeds = 1 + Math.floor(next() * 6);
+    for (let k = 0; k < feeds; k++) {
+      const base = seeds.length > 0 && next() < 0.85 ? seeds[Math.floor(next() * seeds.length)] : randomBytes(next, Math.floor(next() * 300));
+      const input = mutate(next, base);
+      const pad = Math.floor(next() * 4);
+      const buf = Buffer.concat([randomBytes(next, pad), input, randomBytes(next, 4)]);
+      const fromClient = next() < 0.6;
+      try {
+        d.probe(buf, pad, input.length, fromClient, ctx);
+        state.feed(buf, pad, input.length, fromClient, ctx);
+        JSON.stringify(state.facts());
+      } catch (err) {
+        expect.fail(`${d.name} threw on fuzz input #${i}/${k} (seed ${seed}, ports ${ctx.clientPort}->${ctx.serverPort}): ${(err as Error).stack}\ninput: ${input.toString('hex')}`);
+      }
+      buf.fill(0xcc);
+    }
+  }
 }

@@ -15,7 +15,7 @@ import {
 import { Probe, type DissectContext } from '../../src/dissect/types.js';
 import { fuzzDissector } from '../helpers/fuzz.js';
 import { hasTool } from '../helpers/analysis.js';
-import { flowsOf, packetsOf, runFlow, seedsFrom, tsharkFields, type Packet } from './corpus-flows.js';
+import { flowsOf, packetsOf, runFlow, seedsFrom, tsharkFields, type Packet, fuzzWithContext } from './corpus-flows.js';
 
 const corpus = join(import.meta.dirname, '../../../shared/corpus');
 const haveCorpus = existsSync(join(corpus, 'MANIFEST.tsv'));
@@ -186,6 +186,24 @@ describe('dnsDissector', () => {
     expect(f).toMatchObject({ transport: 'udp', messages: 2, is_response: true, rcode: 0, rcode_name: 'NOERROR', malformed: 0 });
     expect(f.queries).toEqual([{ name: 'www.example.com', type: 'A' }]);
     expect(f.answers.map((a) => `${a.type} ${a.data}`)).toEqual(['CNAME edge.example.net', 'A 93.184.216.34', 'AAAA 2001:db8::1']);
+    // Addresses are tied to the name the device asked for, through the CNAME.
+    expect(f.resolutions).toEqual([
+      { address: '93.184.216.34', name: 'www.example.com', ttl: 60 },
+      { address: '2001:db8::1', name: 'www.example.com', ttl: 60 },
+    ]);
+  });
+
+  it('resolutions: CNAME loops do not hang, unrelated records keep their own name', () => {
+    const loop = Buffer.concat([
+      header(1, 0x8180, 1, 3),
+      question('a.example', 1),
+      rr(encodeName('a.example'), 5, 1, encodeName('b.example')),
+      rr(encodeName('b.example'), 5, 1, encodeName('a.example')),
+      rr(encodeName('c.example'), 1, 1, Buffer.from([10, 0, 0, 1])),
+    ]);
+    const s = dnsDissector.start(UDP);
+    s.feed(loop, 0, loop.length, false, UDP);
+    expect(s.facts().resolutions).toEqual([{ address: '10.0.0.1', name: 'c.example', ttl: 1 }]);
   });
 
   it('TCP: messages split at every byte, or several in one segment, give the same facts', () => {
@@ -254,6 +272,8 @@ describe('dnsDissector', () => {
     fuzzDissector(dnsDissector, seeds);
     fuzzDissector(mdnsDissector, seeds, 500, 7);
     fuzzDissector(llmnrDissector, seeds, 500, 8);
+    fuzzWithContext(dnsDissector, seeds, TCP, 500, 9);
+    fuzzWithContext(mdnsDissector, seeds, { ...UDP, clientPort: 5353, serverPort: 5353 }, 500, 10);
   });
 });
 
@@ -393,7 +413,7 @@ describe.skipIf(!haveCorpus || !haveTshark)('DNS/mDNS/LLMNR vs tshark on the cor
     console.log(`DNS per-message agreement with tshark: ${agreed}/${compared}`);
     expect(compared).toBeGreaterThan(1500);
     expect(disagreements).toEqual([]);
-  });
+  }, 180_000); // tshark over 12 captures
 
   it('dns.pcap flows: names and addresses as nDPI/tshark report them', async () => {
     const flows = flowsOf(await packetsOf(join(corpus, 'dns.pcap')));
@@ -403,23 +423,27 @@ describe.skipIf(!haveCorpus || !haveTshark)('DNS/mDNS/LLMNR vs tshark on the cor
     expect(wa.is_response).toBe(true);
     expect(wa.answers.filter((a) => a.type === 'A').map((a) => a.data)).toContain('169.45.219.235');
     expect(wa.answers).toHaveLength(8);
+    expect(wa.resolutions).toHaveLength(8);
+    expect(wa.resolutions.every((r) => r.name === 'e7.whatsapp.net' && r.ttl === 491)).toBe(true);
     // The second flow starts with a response (www.l.google.com): that decides it, as nDPI's
     // hostname for that flow says; the later www.example.com exchange is not looked at.
     expect(facts.flatMap((r) => r.facts.queries.map((q) => q.name)).sort()).toEqual(['e7.whatsapp.net', 'www.l.google.com']);
     expect(facts.find((r) => r.facts.queries[0].name === 'www.l.google.com')!.facts).toMatchObject({ messages: 1, response_messages: 1, rcode_name: 'NOERROR' });
   });
 
-  it('nDPI hostnames of every DNS flow are among our queries', async () => {
+  it('nDPI hostnames of every DNS flow are among our queries, and nDPI\'s address among our resolutions', async () => {
     let flows = 0;
     let matched = 0;
+    let addrFlows = 0;
+    let addrMatched = 0;
     for (const name of ['dns_ambiguous_names', 'dns', 'tk', 'bad-dns-traffic', 'dns-tunnel-iodine', 'dns_fragmented']) {
       const out = (await import('node:fs')).readFileSync(join(corpus, `${name}.ndpi.out`), 'utf8');
       const ours = flowsOf(await packetsOf(join(corpus, `${name}.pcap`)));
       for (const line of out.split('\n')) {
-        const m = /^\s+\d+\s+(UDP|TCP) (\S+) <?-> (\S+) .*\[proto: [\d.]+\/DNS[^\]]*\].*\[Hostname\/SNI: ([^\]]+)\]/.exec(line);
+        const m = /^\s+\d+\s+(UDP|TCP) (\S+) <?-> (\S+) .*\[proto: [\d.]+\/DNS[^\]]*\].*\[Hostname\/SNI: ([^\]]+)\](?:\[([0-9a-f.:]+)\])?/.exec(line);
         if (!m) continue;
         flows++;
-        const [, proto, a, b, host] = m;
+        const [, proto, a, b, host, ndpiAddress] = m;
         const ends = (s: string) => s.replace(/^\[/, '').replace(/\]:(\d+)$/, '|$1').replace(/^([^|[]+):(\d+)$/, '$1|$2');
         const flow = ours.find((f) => {
           const x = `${f.client}|${f.clientPort}`;
@@ -431,11 +455,20 @@ describe.skipIf(!haveCorpus || !haveTshark)('DNS/mDNS/LLMNR vs tshark on the cor
         // nDPI cuts long names in its listing and shows '*' as '_'.
         if (r.facts.queries.some((q) => q.name.toLowerCase().replaceAll('*', '_').startsWith(host.toLowerCase()))) matched++;
         else console.log('nDPI hostname not among our queries:', line.slice(0, 120), JSON.stringify(r.facts.queries));
+        // nDPI prints the first address of the answer after the host name (0.0.0.0: none).
+        if (ndpiAddress && ndpiAddress !== '0.0.0.0' && ndpiAddress !== '::') {
+          addrFlows++;
+          const hit = r.facts.resolutions.find((x) => x.address === ndpiAddress);
+          if (hit && r.facts.queries.some((q) => q.name.toLowerCase() === hit.name.toLowerCase())) addrMatched++;
+          else console.log('nDPI address not among our resolutions:', line.slice(0, 160), JSON.stringify(r.facts.resolutions));
+        }
       }
     }
-    console.log(`nDPI DNS hostnames found in our queries: ${matched}/${flows}`);
+    console.log(`nDPI DNS hostnames found in our queries: ${matched}/${flows}; nDPI answer addresses resolved to the asked name: ${addrMatched}/${addrFlows}`);
     expect(flows).toBeGreaterThan(20);
     expect(matched).toBe(flows);
+    expect(addrFlows).toBeGreaterThan(10);
+    expect(addrMatched).toBe(addrFlows);
   });
 
   it('DNS over TCP (dns_fragmented.pcap): large responses reassembled, any split', async () => {

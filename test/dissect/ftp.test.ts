@@ -43,6 +43,7 @@ describe('ftp', () => {
   it('probes greetings and commands', () => {
     expect(probe('220 (vsFTPd 3.0.3)\r\n', false)).toBe(Probe.YES);
     expect(probe('220 ProFTPD Server ready\r\n', false, 2121)).toBe(Probe.YES);
+    expect(probe('220 ProFTPD on mail.example.com\r\n', false, 2121)).toBe(Probe.YES);
     expect(probe('220 box ready\r\n', false, 2121)).toBe(Probe.MAYBE);
     expect(probe('220 mx.example.com ESMTP Postfix\r\n', false, 2525)).toBe(Probe.NO);
     expect(probe('22', false)).toBe(Probe.MAYBE);

@@ -455,6 +455,16 @@ describe.skipIf(!canFollow)('http on the corpus', () => {
     expect(fw?.response?.bodyHead?.length).toBe(128);
   });
 
+  it('binary downloads: the first body bytes carry the file magic (CAB, ELF); a raw ELF upload is not HTTP', () => {
+    const cab = httpStreams('zeek_vnd.ms-cab-compressed-multi-conn.pcap').map((s) => runStream(httpDissector, s).facts as HttpFacts);
+    const heads = cab.flatMap((f) => f.exchanges.map((e) => e.response?.bodyHead ?? ''));
+    expect(heads.some((h) => h.startsWith(Buffer.from('MSCF').toString('hex')))).toBe(true);
+    const [elfDownload] = httpStreams('sv_decode-sll2-02.pcap').map((s) => runStream(httpDissector, s).facts as HttpFacts);
+    expect(elfDownload.exchanges[0].response?.bodyHead?.startsWith('7f454c46')).toBe(true);
+    const path = corpusFile('elf.pcap');
+    for (const s of followMatching(path, 'tcp.len > 0')) expect(runStream(httpDissector, s).probe).toBe(Probe.NO);
+  });
+
   it('gives the same facts at random piece boundaries and through a reused buffer', () => {
     let n = 0;
     for (const file of HTTP_CAPTURES.slice(0, 10)) {
