@@ -18,7 +18,7 @@ import type { DnsFacts } from './dissect/dns.js';
 import { DeviceTable } from './flow/devices.js';
 import type { Flow, FlowEndReason } from './flow/flow.js';
 import { DEFAULT_FLOW_TABLE_OPTIONS, FlowTable, type FlowTableOptions } from './flow/table.js';
-import type { CaptureStats, DeviceRow, FlowRow, Store } from './store/store.js';
+import type { CaptureStats, DeviceRow, FactsRow, FlowRow, Store } from './store/store.js';
 
 export interface PipelineOptions {
   lanPrefixes: string[];
@@ -96,6 +96,7 @@ export class Pipeline {
   readonly inspector: Inspector;
   private readonly view = new PacketView();
   private pendingRows: FlowRow[] = [];
+  private pendingFacts: FactsRow[] = [];
   /** First fragment's ports, so later fragments of the same datagram join its flow. */
   private readonly fragmentPorts = new Map<string, number>();
   /** Device ids seen in this run (the store links them to the capture). */
@@ -111,9 +112,7 @@ export class Pipeline {
     private readonly options: PipelineOptions = DEFAULT_PIPELINE_OPTIONS,
   ) {
     this.devices = new DeviceTable(new LanMatcher(options.lanPrefixes));
-    this.inspector = new Inspector(options.dissectors, options.inspection, (flow, app, facts, tsUs) =>
-      this.factsFinal(flow, app, facts, tsUs),
-    );
+    this.inspector = new Inspector(options.dissectors, options.inspection, (flow, tsUs) => this.inspectionDone(flow, tsUs));
     this.flows = new FlowTable(
       options.flowTable,
       (flow) => this.flowStarted(flow),
@@ -199,17 +198,30 @@ export class Pipeline {
     }
   }
 
-  /** A flow's facts are final: learn what names other flows (the device's DNS answers). */
-  private factsFinal(flow: Flow, app: string, facts: unknown, tsUs: number): void {
+  /**
+   * Inspection of a flow is over: decide its verdict now, queue its facts for the store and drop
+   * them, so that a live flow holds no more than its counters and verdict however long it lasts.
+   */
+  private inspectionDone(flow: Flow, tsUs: number): void {
+    if (flow.app !== null && flow.facts !== null) this.learnNames(flow, flow.app, flow.facts, tsUs);
+    flow.verdict = classifyFlow(flow);
+    if (flow.app !== null && flow.facts !== null) {
+      this.pendingFacts.push({ capture_id: this.captureId, flow_seq: flow.seq, app: flow.app, facts: JSON.stringify(flow.facts) });
+      if (this.pendingFacts.length >= this.options.flowBatchSize) this.flushFacts();
+    }
+    flow.facts = null;
+    flow.inspection = null;
+  }
+
+  /** What one flow's facts teach about others: the device's DNS answers name its later flows. */
+  private learnNames(flow: Flow, app: string, facts: unknown, tsUs: number): void {
     if ((app !== 'dns' && app !== 'llmnr') || flow.deviceId === null || !flow.deviceIsClient) return;
     const dns = facts as DnsFacts;
-    // The name the device asked for, not the CNAME chain's last link.
-    const asked = dns.queries[0]?.name;
-    for (const a of dns.answers) {
-      if ((a.type !== 'A' && a.type !== 'AAAA') || a.data === null) continue;
+    // Each address with the name the device asked for (the CNAME chain followed back).
+    for (const r of dns.resolutions) {
       if (this.dnsNames.size >= MAX_DNS_NAMES) this.dnsNames.clear();
-      const lifetime = Math.min(MAX_DNS_NAME_US, Math.max(MIN_DNS_NAME_US, a.ttl * 1e6));
-      this.dnsNames.set(`${flow.deviceId}|${a.data}`, { name: (asked ?? a.name).toLowerCase(), untilUs: tsUs + lifetime });
+      const lifetime = Math.min(MAX_DNS_NAME_US, Math.max(MIN_DNS_NAME_US, r.ttl * 1e6));
+      this.dnsNames.set(`${flow.deviceId}|${r.address}`, { name: r.name.toLowerCase(), untilUs: tsUs + lifetime });
     }
   }
 
@@ -231,7 +243,7 @@ export class Pipeline {
 
   private toRow(flow: Flow, reason: FlowEndReason): FlowRow {
     const v = flow.ipVersion;
-    const verdict = classifyFlow(flow);
+    const verdict = flow.verdict ?? classifyFlow(flow);
     return {
       capture_id: this.captureId,
       device_id: flow.deviceId,
@@ -260,7 +272,7 @@ export class Pipeline {
       encryption: verdict.encryption,
       reason: verdict.reason,
       server_name: verdict.serverName,
-      facts: flow.facts === null ? null : JSON.stringify(flow.facts),
+      seq: flow.seq,
     };
   }
 
@@ -284,6 +296,14 @@ export class Pipeline {
     // Flows reference their devices: write those first.
     this.flushDevices();
     this.store.insertFlows(rows);
+  }
+
+  /** Write queued facts (one transaction). */
+  flushFacts(): void {
+    const rows = this.pendingFacts;
+    if (rows.length === 0) return;
+    this.pendingFacts = [];
+    this.store.insertFacts(rows);
   }
 
   /** Write devices that changed since the last call. */
@@ -319,6 +339,7 @@ export class Pipeline {
     this.flows.endAll('end-of-capture');
     this.flushDevices();
     this.flushFlows();
+    this.flushFacts();
     this.store.linkCaptureDevices(this.captureId, [...this.touchedDevices]);
     const c = this.counters;
     const stats: CaptureStats = {

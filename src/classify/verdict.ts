@@ -126,15 +126,23 @@ export function classifyFlow(flow: Flow): Verdict {
 
 /** Server name in order of trust: TLS/QUIC SNI, HTTP Host, the device's own DNS answer, certificate subject. */
 function serverNameOf(e: Evidence, flow: Flow): string | null {
-  const fromFacts = e.kind !== 'claimed' ? null : match(e)
-    .returnType<string | null>()
-    .with({ app: P.union('tls', 'dtls') }, ({ facts }) => facts.client_hello?.sni ?? null)
-    .with({ app: 'quic' }, ({ facts }) => facts.sni)
-    .with({ app: 'http' }, ({ facts }) => {
-      const host = facts.exchanges.find((x) => x.request?.host)?.request?.host ?? facts.tunnel?.target ?? null;
-      return host === null ? null : host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
-    })
-    .otherwise(() => null);
+  let fromFacts: string | null = null;
+  if (e.kind === 'claimed') {
+    switch (e.app) {
+      case 'tls':
+      case 'dtls':
+        fromFacts = e.facts.client_hello?.sni ?? null;
+        break;
+      case 'quic':
+        fromFacts = e.facts.sni;
+        break;
+      case 'http': {
+        const host = e.facts.exchanges.find((x) => x.request?.host)?.request?.host ?? e.facts.tunnel?.target ?? null;
+        fromFacts = host === null ? null : host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+        break;
+      }
+    }
+  }
   if (fromFacts) return fromFacts.toLowerCase();
   if (flow.dnsName !== null) return flow.dnsName;
   if (e.kind === 'claimed' && (e.app === 'tls' || e.app === 'dtls')) {
@@ -147,6 +155,8 @@ function serverNameOf(e: Evidence, flow: Flow): string | null {
 export function verdictOf(e: Evidence): Omit<Verdict, 'serverName'> {
   return match(e)
     .returnType<Omit<Verdict, 'serverName'>>()
+    // Most flows are claimed by a dissector: test that first.
+    .with({ kind: 'claimed' }, (c) => claimedVerdict(c))
     .with({ kind: 'other-transport' }, ({ proto }) =>
       match(proto)
         .with(IpProto.ESP, () => ({ app: 'ipsec', encryption: 'encrypted' as const, reason: 'IPsec ESP' }))
@@ -173,7 +183,6 @@ export function verdictOf(e: Evidence): Omit<Verdict, 'serverName'> {
         .with('too-little', () => ({ app: null, encryption: 'unknown' as const, reason: 'unrecognised, too little payload to judge' }))
         .exhaustive(),
     )
-    .with({ kind: 'claimed' }, (c) => claimedVerdict(c))
     .exhaustive();
 }
 

@@ -19,12 +19,20 @@ export interface InspectionLimits {
   probeBytes: number;
   /** Datagrams per direction looked at on an undecided or still-talking UDP flow. */
   datagrams: number;
+  /**
+   * Packets of a flow (either direction, with or without payload) after which inspection ends
+   * whatever the dissector still hopes to see, like nDPI's limit on DPI packets: facts are taken
+   * as they are. Bounds the work and memory of flows whose later bytes never come (snaplen-cut
+   * captures, stalled handshakes).
+   */
+  packets: number;
 }
 
 export const DEFAULT_INSPECTION_LIMITS: InspectionLimits = {
   streamBytes: 16 * 1024,
   probeBytes: 2048,
   datagrams: 16,
+  packets: 32,
 };
 
 /**
@@ -75,8 +83,12 @@ export class Inspection {
   }
 }
 
-/** Called when a flow's facts become final (e.g. DNS answers, to name remote addresses). */
-export type FactsHandler = (flow: Flow, app: string, facts: unknown, tsUs: number) => void;
+/**
+ * Called once per inspected flow when inspection is over: `flow.app` and `flow.facts` hold what
+ * was learned (both null if no dissector claimed it) and the first bytes are still there for a
+ * guess. The handler decides the verdict and releases what it no longer needs.
+ */
+export type InspectionDoneHandler = (flow: Flow, tsUs: number) => void;
 
 export class Inspector {
   private readonly tcp: Dissector<unknown>[];
@@ -89,7 +101,7 @@ export class Inspector {
   constructor(
     dissectors: Dissector<unknown>[],
     private readonly limits: InspectionLimits,
-    private readonly onFinal: FactsHandler,
+    private readonly onDone: InspectionDoneHandler,
   ) {
     this.tcp = dissectors.filter((d) => d.transports.includes('tcp'));
     this.udp = dissectors.filter((d) => d.transports.includes('udp'));
@@ -98,6 +110,12 @@ export class Inspector {
   /** One packet of a flow that is still being inspected. */
   packet(flow: Flow, v: PacketView, fromClient: boolean, tsUs: number): void {
     let ins = flow.inspection;
+    if (flow.packetsC2S + flow.packetsS2C > this.limits.packets) {
+      this.ctx.tsUs = tsUs;
+      if (ins === null) flow.inspectionDone = true;
+      else this.finish(flow, ins);
+      return;
+    }
     if (ins === null) {
       if (v.proto !== IpProto.TCP && v.proto !== IpProto.UDP) {
         flow.inspectionDone = true; // nothing to dissect: classified by protocol alone
@@ -145,12 +163,17 @@ export class Inspector {
 
   // The reassembler's sink gets (data, offset, length); these closures are made once per flow
   // direction at most, not per packet.
+  // Inspection may end (and be released) in the middle of a delivery: the sinks check.
   private fromClientSink(flow: Flow) {
-    return (flow.clientSink ??= (b: Buffer, o: number, n: number) => this.bytes(flow, flow.inspection as Inspection, true, b, o, n));
+    return (flow.clientSink ??= (b: Buffer, o: number, n: number) => {
+      if (flow.inspection !== null) this.bytes(flow, flow.inspection, true, b, o, n);
+    });
   }
 
   private fromServerSink(flow: Flow) {
-    return (flow.serverSink ??= (b: Buffer, o: number, n: number) => this.bytes(flow, flow.inspection as Inspection, false, b, o, n));
+    return (flow.serverSink ??= (b: Buffer, o: number, n: number) => {
+      if (flow.inspection !== null) this.bytes(flow, flow.inspection, false, b, o, n);
+    });
   }
 
   private otherSideFull(ins: Inspection, dir: number): boolean {
@@ -180,11 +203,14 @@ export class Inspector {
       if (this.firstBytesFull(ins)) this.finish(flow, ins);
       return;
     }
+    // TCP: probe the stream so far. UDP: probe this datagram alone, since datagram boundaries
+    // and exact lengths are part of many UDP protocols' signatures.
+    const udp = this.ctx.proto === IpProto.UDP;
     const remaining: Dissector<unknown>[] = [];
     for (const d of ins.candidates) {
       let verdict: Probe;
       try {
-        verdict = d.probe(first.data, 0, first.length, fromClient, this.ctx);
+        verdict = udp ? d.probe(b, offset, length, fromClient, this.ctx) : d.probe(first.data, 0, first.length, fromClient, this.ctx);
       } catch {
         verdict = Probe.NO; // a dissector bug must not stop the pipeline
       }
@@ -251,9 +277,9 @@ export class Inspector {
       flow.facts = facts;
       // Claimed flows no longer need their first bytes; unclaimed ones keep them for the guess.
       ins.first[0] = ins.first[1] = null;
-      if (facts !== null) this.onFinal(flow, flow.app as string, facts, this.ctx.tsUs);
     }
     ins.state = null;
+    this.onDone(flow, this.ctx.tsUs);
   }
 
   /** The flow ended: deliver what is queued behind gaps, and take the facts as they are. */

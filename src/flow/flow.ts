@@ -6,6 +6,7 @@ export const TimeoutClass = { TCP_OPEN: 0, TCP_CLOSED: 1, UDP: 2, OTHER: 3 } as 
 export type TimeoutClass = (typeof TimeoutClass)[keyof typeof TimeoutClass];
 export const TIMEOUT_CLASS_COUNT = 4;
 
+import type { Verdict } from '../classify/verdict.js';
 import type { Inspection } from '../dissect/inspector.js';
 import type { StreamSink } from './reassembly.js';
 
@@ -76,8 +77,10 @@ export class Flow {
   app: string | null = null;
   /** Name the device's own DNS answers gave the server's address shortly before the flow. */
   dnsName: string | null = null;
-  /** The dissector's facts once final. */
+  /** The dissector's facts, only between the end of inspection and their hand-over to the store. */
   facts: unknown = null;
+  /** Decided when inspection ends (or at flow end for flows never inspected). */
+  verdict: Verdict | null = null;
   /** Sequence numbers of each side's SYN (-1 if not seen), for reassembly that starts later. */
   clientSynSeq = -1;
   serverSynSeq = -1;

@@ -96,8 +96,17 @@ export const MIGRATIONS: string[] = [
     UNIQUE (device_id, code, remote)
   );
   `,
-  // 2: what the protocol dissector learned about each flow (JSON; secrets only masked)
+  // 2: what the protocol dissector learned about each flow, written as soon as it is final
+  // (JSON; secrets only masked), joined to the flow by its number within the capture run.
   `
-  ALTER TABLE flows ADD COLUMN facts TEXT;
+  ALTER TABLE flows ADD COLUMN seq INTEGER;
+  CREATE INDEX flows_seq ON flows(capture_id, seq);
+  CREATE TABLE flow_facts (
+    capture_id INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
+    flow_seq INTEGER NOT NULL,
+    app TEXT NOT NULL,
+    facts TEXT NOT NULL,
+    PRIMARY KEY (capture_id, flow_seq)
+  ) WITHOUT ROWID;
   `,
 ];

@@ -34,8 +34,15 @@ export interface FlowRow {
   encryption: string | null;
   reason: string | null;
   server_name: string | null;
-  /** JSON of the dissector's facts. */
-  facts: string | null;
+  /** The flow's number within its capture run (joins flow_facts). */
+  seq: number;
+}
+
+export interface FactsRow {
+  capture_id: number;
+  flow_seq: number;
+  app: string;
+  facts: string;
 }
 
 export interface DeviceRow {
@@ -77,6 +84,8 @@ export class Store {
   private readonly upsertDeviceStmt: Database.Statement;
   private readonly upsertDeviceIpStmt: Database.Statement;
   private readonly insertFlowsTx: (rows: FlowRow[]) => void;
+  private readonly insertFactsStmt: Database.Statement;
+  private readonly insertFactsTx: (rows: FactsRow[]) => void;
   private readonly upsertDevicesTx: (rows: DeviceRow[]) => void;
 
   constructor(readonly path: string) {
@@ -100,11 +109,11 @@ export class Store {
     this.insertFlowStmt = this.db.prepare(`INSERT INTO flows (
       capture_id, device_id, peer_device_id, device_is_client, proto, ip_version, vlan, client_ip, client_port, server_ip, server_port,
       client_mac, server_mac, packets_c2s, packets_s2c, bytes_c2s, bytes_s2c, payload_c2s, payload_s2c,
-      first_seen, last_seen, tcp_state, end_reason, app, encryption, reason, server_name, facts
+      first_seen, last_seen, tcp_state, end_reason, app, encryption, reason, server_name, seq
     ) VALUES (
       @capture_id, @device_id, @peer_device_id, @device_is_client, @proto, @ip_version, @vlan, @client_ip, @client_port, @server_ip, @server_port,
       @client_mac, @server_mac, @packets_c2s, @packets_s2c, @bytes_c2s, @bytes_s2c, @payload_c2s, @payload_s2c,
-      @first_seen, @last_seen, @tcp_state, @end_reason, @app, @encryption, @reason, @server_name, @facts
+      @first_seen, @last_seen, @tcp_state, @end_reason, @app, @encryption, @reason, @server_name, @seq
     )`);
     this.upsertDeviceStmt = this.db.prepare(`INSERT INTO devices
       (id, mac, locally_administered, vendor, hostname, vendor_class, dhcp_fingerprint, first_seen, last_seen)
@@ -124,6 +133,12 @@ export class Store {
         last_seen = max(device_ips.last_seen, excluded.last_seen)`);
     this.insertFlowsTx = this.db.transaction((rows: FlowRow[]) => {
       for (const r of rows) this.insertFlowStmt.run(r);
+    });
+    this.insertFactsStmt = this.db.prepare(
+      `INSERT OR REPLACE INTO flow_facts (capture_id, flow_seq, app, facts) VALUES (@capture_id, @flow_seq, @app, @facts)`,
+    );
+    this.insertFactsTx = this.db.transaction((rows: FactsRow[]) => {
+      for (const r of rows) this.insertFactsStmt.run(r);
     });
     this.upsertDevicesTx = this.db.transaction((rows: DeviceRow[]) => {
       for (const d of rows) {
@@ -176,6 +191,10 @@ export class Store {
 
   insertFlows(rows: FlowRow[]): void {
     if (rows.length > 0) this.insertFlowsTx(rows);
+  }
+
+  insertFacts(rows: FactsRow[]): void {
+    if (rows.length > 0) this.insertFactsTx(rows);
   }
 
   upsertDevices(rows: DeviceRow[]): void {

@@ -1,14 +1,14 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { coapDissector, parseCoap } from '../../src/dissect/coap.js';
 import { Probe, type DissectContext } from '../../src/dissect/types.js';
-import { hasTool } from '../helpers/analysis.js';
+import { CORPUS, corpusAvailable, hasTool } from '../helpers/analysis.js';
 import { fuzzDissector } from '../helpers/fuzz.js';
 import { flowsOf, packetsOf, runFlow, seedsFrom, tsharkFields, writeSyntheticPcap, fuzzWithContext } from './corpus-flows.js';
 
-const corpus = join(import.meta.dirname, '../../../shared/corpus');
-const haveCorpus = existsSync(join(corpus, 'MANIFEST.tsv'));
+// The public corpus (NOTCREEPY_CORPUS overrides ../shared/corpus); corpus tests skip without it.
+const corpus = CORPUS;
+const haveCorpus = corpusAvailable;
 const haveTshark = hasTool('tshark');
 const CTX: DissectContext = { proto: 17, clientPort: 40000, serverPort: 5683, tsUs: 0 };
 

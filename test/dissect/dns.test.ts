@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -14,11 +14,12 @@ import {
 } from '../../src/dissect/dns.js';
 import { Probe, type DissectContext } from '../../src/dissect/types.js';
 import { fuzzDissector } from '../helpers/fuzz.js';
-import { hasTool } from '../helpers/analysis.js';
+import { CORPUS, corpusAvailable, hasTool } from '../helpers/analysis.js';
 import { flowsOf, packetsOf, runFlow, seedsFrom, tsharkFields, type Packet, fuzzWithContext } from './corpus-flows.js';
 
-const corpus = join(import.meta.dirname, '../../../shared/corpus');
-const haveCorpus = existsSync(join(corpus, 'MANIFEST.tsv'));
+// The public corpus (NOTCREEPY_CORPUS overrides ../shared/corpus); corpus tests skip without it.
+const corpus = CORPUS;
+const haveCorpus = corpusAvailable;
 const haveTshark = hasTool('tshark');
 
 // --- builders ----------------------------------------------------------------------------------
@@ -437,7 +438,7 @@ describe.skipIf(!haveCorpus || !haveTshark)('DNS/mDNS/LLMNR vs tshark on the cor
     let addrFlows = 0;
     let addrMatched = 0;
     for (const name of ['dns_ambiguous_names', 'dns', 'tk', 'bad-dns-traffic', 'dns-tunnel-iodine', 'dns_fragmented']) {
-      const out = (await import('node:fs')).readFileSync(join(corpus, `${name}.ndpi.out`), 'utf8');
+      const out = readFileSync(join(corpus, `${name}.ndpi.out`), 'utf8');
       const ours = flowsOf(await packetsOf(join(corpus, `${name}.pcap`)));
       for (const line of out.split('\n')) {
         const m = /^\s+\d+\s+(UDP|TCP) (\S+) <?-> (\S+) .*\[proto: [\d.]+\/DNS[^\]]*\].*\[Hostname\/SNI: ([^\]]+)\](?:\[([0-9a-f.:]+)\])?/.exec(line);

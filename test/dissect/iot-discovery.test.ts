@@ -8,7 +8,7 @@ async function claimed(capture: string, ndpiProto: string, app: string) {
   const a = await analyze([corpusFile(capture)]);
   try {
     const ours = new Map<string, { app: string | null; reason: string | null; facts: unknown }>();
-    const rows = a.store.db.prepare(`SELECT client_ip, client_port, server_ip, server_port, app, reason, facts FROM flows WHERE capture_id = ?`).all(a.captureId) as Record<string, unknown>[];
+    const rows = a.store.db.prepare(`SELECT f.client_ip, f.client_port, f.server_ip, f.server_port, f.app, f.reason, ff.facts FROM flows f LEFT JOIN flow_facts ff ON ff.capture_id = f.capture_id AND ff.flow_seq = f.seq WHERE f.capture_id = ?`).all(a.captureId) as Record<string, unknown>[];
     for (const r of rows) {
       const k = [`${r.client_ip}:${r.client_port}`, `${r.server_ip}:${r.server_port}`].sort().join(' ');
       ours.set(k, { app: r.app as string | null, reason: r.reason as string | null, facts: r.facts ? JSON.parse(r.facts as string) : null });

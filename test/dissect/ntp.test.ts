@@ -1,14 +1,14 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ntpDissector, parseNtp } from '../../src/dissect/ntp.js';
 import { Probe, type DissectContext } from '../../src/dissect/types.js';
-import { hasTool } from '../helpers/analysis.js';
+import { CORPUS, corpusAvailable, hasTool } from '../helpers/analysis.js';
 import { fuzzDissector } from '../helpers/fuzz.js';
 import { flowsOf, packetsOf, runFlow, seedsFrom, tsharkFields, fuzzWithContext } from './corpus-flows.js';
 
-const corpus = join(import.meta.dirname, '../../../shared/corpus');
-const haveCorpus = existsSync(join(corpus, 'MANIFEST.tsv'));
+// The public corpus (NOTCREEPY_CORPUS overrides ../shared/corpus); corpus tests skip without it.
+const corpus = CORPUS;
+const haveCorpus = corpusAvailable;
 const CTX: DissectContext = { proto: 17, clientPort: 40000, serverPort: 123, tsUs: 0 };
 
 function ntp(version: number, mode: number, stratum: number, refid: number[], trailer = Buffer.alloc(0)): Buffer {

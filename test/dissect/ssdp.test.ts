@@ -1,14 +1,15 @@
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSsdp, ssdpDissector } from '../../src/dissect/ssdp.js';
 import { Probe, type DissectContext } from '../../src/dissect/types.js';
-import { hasTool } from '../helpers/analysis.js';
+import { CORPUS, corpusAvailable, hasTool } from '../helpers/analysis.js';
 import { fuzzDissector } from '../helpers/fuzz.js';
 import { flowsOf, packetsOf, runFlow, seedsFrom, tsharkFields, fuzzWithContext } from './corpus-flows.js';
 
-const corpus = join(import.meta.dirname, '../../../shared/corpus');
-const haveCorpus = existsSync(join(corpus, 'MANIFEST.tsv'));
+// The public corpus (NOTCREEPY_CORPUS overrides ../shared/corpus); corpus tests skip without it.
+const corpus = CORPUS;
+const haveCorpus = corpusAvailable;
 
 const CTX: DissectContext = { proto: 17, clientPort: 50000, serverPort: 1900, tsUs: 0 };
 
@@ -134,7 +135,7 @@ describe.skipIf(!haveCorpus || !hasTool('tshark'))('SSDP on the corpus vs tshark
     let ndpi = 0;
     let claimed = 0;
     for (const stem of ['1kxun', 'anyconnect-vpn', 'ssdp-m-search', 'netflix', 'iphone']) {
-      const out = (await import('node:fs')).readFileSync(join(corpus, `${stem}.ndpi.out`), 'utf8');
+      const out = readFileSync(join(corpus, `${stem}.ndpi.out`), 'utf8');
       const ours = flowsOf(await packetsOf(join(corpus, `${stem}.pcap`)));
       for (const line of out.split('\n')) {
         const m = /^\s+\d+\s+UDP \[?([^\s\]]+?)\]?:(\d+) <?-> \[?([^\s\]]+?)\]?:(\d+) .*\[proto: [\d.]+\/SSDP\]/.exec(line);

@@ -1,14 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { STUN_MAGIC_COOKIE, stunDissector } from '../../src/dissect/stun.js';
 import { Probe, type DissectContext } from '../../src/dissect/types.js';
-import { hasTool } from '../helpers/analysis.js';
+import { CORPUS, corpusAvailable, hasTool } from '../helpers/analysis.js';
 import { fuzzDissector } from '../helpers/fuzz.js';
 import { flowsOf, packetsOf, runFlow, seedsFrom, tsharkFields, writeSyntheticPcap, fuzzWithContext } from './corpus-flows.js';
 
-const corpus = join(import.meta.dirname, '../../../shared/corpus');
-const haveCorpus = existsSync(join(corpus, 'MANIFEST.tsv'));
+// The public corpus (NOTCREEPY_CORPUS overrides ../shared/corpus); corpus tests skip without it.
+const corpus = CORPUS;
+const haveCorpus = corpusAvailable;
 const haveTshark = hasTool('tshark');
 const UDP: DissectContext = { proto: 17, clientPort: 50000, serverPort: 3478, tsUs: 0 };
 const TCP: DissectContext = { proto: 6, clientPort: 50000, serverPort: 443, tsUs: 0 };

@@ -1,0 +1,59 @@
+/**
+ * The inspection engine on damaged real traffic: a TCP segment the capture missed must not stop
+ * a flow from being dissected (the hole is skipped at the latest when the flow ends).
+ */
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flowReports } from '../../src/store/report.js';
+import { analyze, CAPTURES } from '../helpers/analysis.js';
+import { pcapRecords, PCAP_HEADER } from '../helpers/pcap-edit.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'notcreepy-inspector-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A copy of the capture without the records for which `drop` returns true. */
+function without(file: string, drop: (frame: Buffer, index: number) => boolean): string {
+  const bytes = readFileSync(file);
+  const kept = [bytes.subarray(0, PCAP_HEADER)];
+  pcapRecords(bytes).forEach((r, i) => {
+    if (!drop(bytes.subarray(r.data, r.data + r.caplen), i)) kept.push(bytes.subarray(r.offset, r.data + r.caplen));
+  });
+  const out = join(dir, `gap-${Math.random().toString(16).slice(2)}.pcap`);
+  writeFileSync(out, Buffer.concat(kept));
+  return out;
+}
+
+describe('inspection with a lost segment', () => {
+  it('still names the firmware download and its server after the first data segment from the server is lost', async () => {
+    const file = join(CAPTURES, 'lan-basic.pcap');
+    // Drop the first server->client TCP segment with payload from port 80 after the HTTP response began.
+    let dropped = 0;
+    const damaged = without(file, (frame) => {
+      if (dropped > 0 || frame.readUInt16BE(12) !== 0x0800 || frame[23] !== 6) return false;
+      const ihl = (frame[14] & 0x0f) * 4;
+      const tcp = 14 + ihl;
+      const sport = frame.readUInt16BE(tcp);
+      const payload = frame.length - tcp - (frame[tcp + 12] >> 4) * 4;
+      if (sport === 80 && payload > 1000) {
+        dropped++;
+        return true;
+      }
+      return false;
+    });
+    expect(dropped).toBe(1);
+    const a = await analyze([damaged]);
+    try {
+      const http = [...flowReports(a.store, a.captureId)].filter((f) => f.dst.endsWith(':80') && f.proto === 'tcp');
+      expect(http.length).toBeGreaterThan(0);
+      for (const f of http) expect(f).toMatchObject({ app: 'http', encryption: 'plaintext' });
+      expect(http.some((f) => f.server_name === 'firmware.example.test')).toBe(true);
+    } finally {
+      a.close();
+    }
+  });
+});
