@@ -93,6 +93,8 @@ export async function analyzeInto(
       unattributedFragments: c.unattributedFragments,
       evictedFlows: pipeline.flows.evicted,
       peakLiveFlows: pipeline.flows.peakSize,
+      inspectedFlows: pipeline.inspector.inspectedFlows,
+      inspectionsCutShort: pipeline.inspector.cutShort,
       devices: pipeline.devices.devices.size,
       seconds: (Date.now() - started) / 1000,
     },

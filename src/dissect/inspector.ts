@@ -26,6 +26,11 @@ export interface InspectionLimits {
    * captures, stalled handshakes).
    */
   packets: number;
+  /**
+   * Flows under inspection at once. Beyond it, the flow inspected longest is finished with the
+   * facts it has: memory stays bounded when many flows stall (a flood, a snaplen-cut capture).
+   */
+  concurrent: number;
 }
 
 export const DEFAULT_INSPECTION_LIMITS: InspectionLimits = {
@@ -33,6 +38,7 @@ export const DEFAULT_INSPECTION_LIMITS: InspectionLimits = {
   probeBytes: 2048,
   datagrams: 16,
   packets: 32,
+  concurrent: 4096,
 };
 
 /**
@@ -94,9 +100,13 @@ export class Inspector {
   private readonly tcp: Dissector<unknown>[];
   private readonly udp: Dissector<unknown>[];
   private readonly ctx = { proto: 0, clientPort: 0, serverPort: 0, tsUs: 0 };
+  /** Flows under inspection, oldest first (a Set iterates in insertion order). */
+  private readonly active = new Set<Flow>();
   /** Counters for the run's log line. */
   inspectedFlows = 0;
   decidedFlows = 0;
+  /** Inspections ended early to respect `concurrent`. */
+  cutShort = 0;
 
   constructor(
     dissectors: Dissector<unknown>[],
@@ -132,6 +142,13 @@ export class Inspector {
       ins = new Inspection(v.proto === IpProto.TCP ? this.tcp : this.udp);
       flow.inspection = ins;
       this.inspectedFlows++;
+      this.active.add(flow);
+      if (this.active.size > this.limits.concurrent) {
+        const oldest = this.active.values().next().value as Flow;
+        this.cutShort++;
+        this.ctx.tsUs = tsUs;
+        this.finish(oldest);
+      }
     }
     const ctx = this.ctx;
     ctx.proto = v.proto;
@@ -264,6 +281,7 @@ export class Inspector {
     if (ins === null || ins.done) return;
     ins.done = true;
     flow.inspectionDone = true;
+    this.active.delete(flow);
     ins.reassembler = [null, null];
     ins.arrivals.length = 0;
     flow.clientSink = flow.serverSink = null;

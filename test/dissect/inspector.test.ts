@@ -57,3 +57,24 @@ describe('inspection with a lost segment', () => {
     }
   });
 });
+
+describe('inspection bounds', () => {
+  it('never inspects more flows at once than allowed, and every flow still gets a verdict', async () => {
+    const { DEFAULT_PIPELINE_OPTIONS } = await import('../../src/pipeline.js');
+    const a = await analyze([join(CAPTURES, 'lan-basic.pcap')], {
+      inspection: { ...DEFAULT_PIPELINE_OPTIONS.inspection, concurrent: 1, packets: 4 },
+    });
+    try {
+      const flows = [...flowReports(a.store, a.captureId)];
+      expect(flows.length).toBeGreaterThan(10);
+      for (const f of flows) {
+        expect(['encrypted', 'plaintext', 'unknown']).toContain(f.encryption);
+        expect(f.reason).toBeTruthy();
+      }
+      // Cut short, the TLS flows are still recognised from their first bytes.
+      expect(flows.filter((f) => f.app === 'tls').every((f) => f.encryption === 'encrypted')).toBe(true);
+    } finally {
+      a.close();
+    }
+  });
+});
