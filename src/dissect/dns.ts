@@ -7,6 +7,7 @@
  * NetBIOS name service has a similar layout but its own module). Name decompression follows
  * pointers only backwards, which guarantees termination, and also bounds the number of hops.
  */
+import { formatIPv6 } from '../decode/address.js';
 import type { DissectContext, Dissector, DissectorState } from './types.js';
 import { Probe } from './types.js';
 
@@ -180,30 +181,11 @@ export function ipv4Text(b: Buffer, o: number): string {
   return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
 }
 
-/** RFC 5952 text form of the IPv6 address at b[o, o + 16). */
+/** RFC 5952 text form of the IPv6 address at b[o, o + 16) (one formatter for the whole project). */
 export function ipv6Text(b: Buffer, o: number): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[o + 2 * i] << 8) | b[o + 2 * i + 1]);
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  // IPv4-mapped ::ffff:a.b.c.d
-  if (bestAt === 0 && bestLen === 5 && g[5] === 0xffff) return `::ffff:${ipv4Text(b, o + 12)}`;
-  const hex = (from: number, to: number): string => g.slice(from, to).map((x) => x.toString(16)).join(':');
-  if (bestAt < 0) return hex(0, 8);
-  return `${hex(0, bestAt)}::${hex(bestAt + bestLen, 8)}`;
+  const w = [0, 0, 0, 0];
+  for (let i = 0; i < 4; i++) w[i] = ((b[o + 4 * i] << 24) | (b[o + 4 * i + 1] << 16) | (b[o + 4 * i + 2] << 8) | b[o + 4 * i + 3]) >>> 0;
+  return formatIPv6(w);
 }
 
 /** <character-string>s from b[from, to), dig style ("a" "b"), cut at MAX_TXT_CHARS. */
