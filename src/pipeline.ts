@@ -3,8 +3,8 @@
  * raw frame -> decode -> flow table (+ devices) -> dissect -> store.
  *
  * `handleFrame` is the hot path: it decodes into one reused PacketView, updates the flow and
- * does payload work only for the few protocols that name devices (DHCP). Ended flows become rows
- * queued for the store and written in batches, never one statement per packet.
+ * hands payload to the inspector only while the flow is undecided (DHCP packets also name their
+ * device). Ended flows and final facts become rows written in batches, never one per packet.
  */
 import type { FrameSink, RawFrame } from './capture/types.js';
 import { DEFAULT_LAN_PREFIXES, formatIp, LanMatcher } from './decode/address.js';
@@ -101,7 +101,6 @@ export class Pipeline {
   private readonly fragmentPorts = new Map<string, number>();
   /** Device ids seen in this run (the store links them to the capture). */
   readonly touchedDevices = new Set<string>();
-  private lastTsUs = 0;
   private readonly macTexts = new Map<number, string>();
   /** "deviceId|ip" -> the name the device's own DNS lookup gave that address, and until when. */
   private readonly dnsNames = new Map<string, { name: string; untilUs: number }>();
@@ -139,7 +138,6 @@ export class Pipeline {
       c.unattributedFragments++;
       return;
     }
-    this.lastTsUs = frame.tsUs;
     const t = this.flows.track(v, frame.tsUs, frame.origLen, frame.sourceIndex);
     // Payload is looked at only while the flow is undecided.
     if (!t.flow.inspectionDone) this.inspector.packet(t.flow, v, t.fromClient, frame.tsUs);
@@ -320,7 +318,8 @@ export class Pipeline {
         hostname: d.hostname,
         vendor_class: d.vendorClass,
         dhcp_fingerprint: d.dhcpFingerprint,
-        first_seen: (Number.isFinite(d.firstSeenUs) ? d.firstSeenUs : this.lastTsUs) / 1e6,
+        // Every device is created by being seen, so firstSeenUs is always set.
+        first_seen: d.firstSeenUs / 1e6,
         last_seen: d.lastSeenUs / 1e6,
         ips: [...d.ips].map(([ip, info]) => ({
           ip,

@@ -32,7 +32,7 @@ export function payloadStats(b: Buffer, offset: number, length: number): Payload
 /** Below this many bytes a guess is worthless: a few random bytes have low measured entropy. */
 export const MIN_BYTES_TO_GUESS = 32;
 
-export type PayloadGuess = 'high-entropy' | 'printable' | 'binary' | 'too-little';
+export type PayloadGuess = 'high-entropy' | 'printable' | 'low-entropy' | 'binary' | 'too-little';
 
 /**
  * Entropy estimated from n bytes is capped by log2(n): for short samples compare with what random
@@ -43,5 +43,7 @@ export function guessPayload(s: PayloadStats): PayloadGuess {
   if (s.printable >= 0.9) return 'printable';
   const ceiling = Math.min(8, Math.log2(s.bytes));
   if (s.entropy >= ceiling * 0.85 && s.printable < 0.6) return 'high-entropy';
+  // Ciphertext cannot be this regular: structured binary, readable by anyone who knows the format.
+  if (s.entropy < ceiling * 0.6) return 'low-entropy';
   return 'binary';
 }

@@ -72,21 +72,8 @@ export type Evidence =
   | { kind: 'payload-not-captured' }
   | { kind: 'unclaimed'; client: PayloadStats | null; server: PayloadStats | null };
 
-/** Dissector facts, read defensively: each dissector defines its own shape. */
+/** Facts of protocols whose verdict does not depend on them. */
 type Facts = Record<string, unknown>;
-
-function str(v: unknown): string | null {
-  return typeof v === 'string' && v !== '' ? v : null;
-}
-
-function get(facts: Facts, ...path: string[]): unknown {
-  let v: unknown = facts;
-  for (const k of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string, unknown>)[k];
-  }
-  return v;
-}
 
 export function evidenceOf(flow: Flow): Evidence {
   if (flow.proto !== IpProto.TCP && flow.proto !== IpProto.UDP) return { kind: 'other-transport', proto: flow.proto };
@@ -109,13 +96,12 @@ export function evidenceOf(flow: Flow): Evidence {
  * direction with enough bytes looks random.
  */
 function guessBoth(client: PayloadStats | null, server: PayloadStats | null): 'printable' | 'low-entropy' | 'high-entropy' | 'unsure' | 'too-little' {
-  const sides = [client, server].filter((x): x is PayloadStats => x !== null);
-  const guesses = sides.map((x) => ({ x, g: guessPayload(x) }));
-  if (guesses.some(({ g }) => g === 'printable')) return 'printable';
-  if (guesses.some(({ x, g }) => g === 'binary' && x.entropy < 0.6 * Math.min(8, Math.log2(x.bytes)))) return 'low-entropy';
-  const judged = guesses.filter(({ g }) => g !== 'too-little');
+  const guesses = [client, server].filter((x): x is PayloadStats => x !== null).map(guessPayload);
+  if (guesses.includes('printable')) return 'printable';
+  if (guesses.includes('low-entropy')) return 'low-entropy';
+  const judged = guesses.filter((g) => g !== 'too-little');
   if (judged.length === 0) return 'too-little';
-  return judged.every(({ g }) => g === 'high-entropy') ? 'high-entropy' : 'unsure';
+  return judged.every((g) => g === 'high-entropy') ? 'high-entropy' : 'unsure';
 }
 
 export function classifyFlow(flow: Flow): Verdict {

@@ -45,6 +45,8 @@ export async function analyzeInto(
   stderr: NodeJS.WriteStream = process.stderr,
   log: Logger = createLogger(),
 ): Promise<AnalyzeResult> {
+  // Check every input before reading any, so a bad third file does not waste a long first one.
+  const sizes = new Map<string, number>();
   for (const file of files) {
     if (file === '-') continue;
     let size: number;
@@ -57,6 +59,7 @@ export async function analyzeInto(
       throw new CaptureError(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot be read');
     }
     if (size === 0) throw new CaptureError(file, 'empty file (no capture header)');
+    sizes.set(file, size);
   }
   const captureId = store.beginCapture('analyze', files);
   log.info({ files, db: store.path, captureId }, 'analysis started');
@@ -65,7 +68,7 @@ export async function analyzeInto(
   const warnings: CaptureWarning[] = [];
   for (let i = 0; i < files.length; i++) {
     const file = files[i];
-    const total = file === '-' ? null : statSync(file).size;
+    const total = sizes.get(file) ?? null;
     const progress = new Progress(`analysing ${file}`, total, stderr);
     try {
       await readCapture(file, pipeline.handleFrame, {
@@ -114,7 +117,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
     const capture = captureReport(store, captureId);
     const devices = deviceReports(store, captureId);
     if (options.json) writeJsonReport(stdout, capture, devices, flowReports(store, captureId));
-    else printSummary(stdout, capture, devices, store, captureId);
+    else printSummary(stdout, capture, devices);
   } finally {
     store.close();
     if (tempDir !== null) rmSync(tempDir, { recursive: true, force: true });

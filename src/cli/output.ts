@@ -2,7 +2,6 @@
  * What `analyze` prints: a readable summary per device, or one JSON document.
  */
 import type { CaptureReport, DeviceReport, FlowReport } from '../store/report.js';
-import type { Store } from '../store/store.js';
 import { formatBytes } from './progress.js';
 
 const JSON_CHUNK_CHARS = 1 << 16;
@@ -40,8 +39,6 @@ export function printSummary(
   out: NodeJS.WritableStream,
   capture: CaptureReport,
   devices: DeviceReport[],
-  store: Store,
-  captureId: number,
 ): void {
   const lines: string[] = [];
   lines.push(
@@ -89,7 +86,5 @@ export function printSummary(
     lines.push('');
     lines.push(`${plural(capture.unattributed_flows, 'flow')} had no LAN-side device (no local address on either end; see --lan).`);
   }
-  void store;
-  void captureId;
   out.write(`${lines.join('\n')}\n`);
 }

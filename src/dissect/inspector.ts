@@ -69,7 +69,6 @@ const EMPTY = Buffer.alloc(0);
 
 /** What inspection learned about one flow. */
 export class Inspection {
-  dissector: Dissector<unknown> | null = null;
   state: DissectorState<unknown> | null = null;
   /** No more payload will be looked at. */
   done = false;
@@ -80,9 +79,6 @@ export class Inspection {
   /** While probing: what arrived, in order, as [fromClient, start, end] ranges of first[]. */
   readonly arrivals: [boolean, number, number][] = [];
   datagrams: [number, number] = [0, 0];
-  /** Payload bytes handed to inspection per direction (after reassembly). */
-  bytes: [number, number] = [0, 0];
-  gaps = 0;
 
   constructor(candidates: Dissector<unknown>[]) {
     this.candidates = candidates;
@@ -104,7 +100,6 @@ export class Inspector {
   private readonly active = new Set<Flow>();
   /** Counters for the run's log line. */
   inspectedFlows = 0;
-  decidedFlows = 0;
   /** Inspections ended early to respect `concurrent`. */
   cutShort = 0;
 
@@ -166,9 +161,7 @@ export class Inspector {
       }
       if (v.tcpFlags & TcpFlag.SYN) r.syn(v.tcpSeq);
       if (v.payloadLength > 0) {
-        const gapsBefore = r.gaps;
         r.segment(v.tcpSeq, v.data, v.payloadOffset, v.payloadLength, fromClient ? this.fromClientSink(flow) : this.fromServerSink(flow));
-        ins.gaps += r.gaps - gapsBefore;
         if (!ins.done && r.full && this.otherSideFull(ins, dir)) this.finish(flow, ins);
       }
     } else if (v.payloadLength > 0) {
@@ -200,13 +193,12 @@ export class Inspector {
 
   private bytes(flow: Flow, ins: Inspection, fromClient: boolean, b: Buffer, offset: number, length: number): void {
     if (ins.done) return;
-    const dir = fromClient ? 0 : 1;
-    ins.bytes[dir] += length;
     if (ins.state !== null) {
       this.feed(flow, ins, fromClient, b, offset, length);
       return;
     }
     // Probing: keep the bytes (bounded) and their order, then ask the candidates.
+    const dir = fromClient ? 0 : 1;
     let first = ins.first[dir];
     if (first === null) {
       first = new FirstBytes(this.limits.probeBytes);
@@ -247,10 +239,8 @@ export class Inspector {
 
   /** A dissector claimed the flow: replay what arrived so far, in order. */
   private claim(flow: Flow, ins: Inspection, d: Dissector<unknown>): void {
-    ins.dissector = d;
     ins.candidates = [];
     flow.app = d.name;
-    this.decidedFlows++;
     try {
       ins.state = d.start(this.ctx);
     } catch {

@@ -806,18 +806,10 @@ export class QuicState implements DissectorState<QuicFacts> {
           }
           break;
         }
-        case 0x06: {
-          const off = varint(x, p, end);
-          if (off < 0) return;
-          p += vlen;
-          const len = varint(x, p, end);
-          if (len < 0) return;
-          p += vlen;
-          if (p + len > end) return;
-          this.cryptoStream().add(x, p, p + len, off);
-          p += len;
+        case 0x06:
+          p = this.cryptoFrame(x, p, end);
+          if (p < 0) return;
           break;
-        }
         case 0x1c:
         case 0x1d: {
           const code = varint(x, p, end);
@@ -839,6 +831,22 @@ export class QuicState implements DissectorState<QuicFacts> {
     }
   }
 
+  /**
+   * A CRYPTO frame's body (offset, length, data) at x[p], added to the handshake stream; the same
+   * in IETF QUIC (type 0x06) and gQUIC v50 (type 0x08). Returns where the next frame starts, or -1.
+   */
+  private cryptoFrame(x: Buffer, p: number, end: number): number {
+    const off = varint(x, p, end);
+    if (off < 0) return -1;
+    p += vlen;
+    const len = varint(x, p, end);
+    if (len < 0) return -1;
+    p += vlen;
+    if (p + len > end) return -1;
+    this.cryptoStream().add(x, p, p + len, off);
+    return p + len;
+  }
+
   /** gQUIC v50 framing in Q050/T05x Initials: PADDING 0x00, PING 0x07, CRYPTO 0x08. */
   private gquicFrames(x: Buffer): void {
     const end = x.length;
@@ -850,15 +858,8 @@ export class QuicState implements DissectorState<QuicFacts> {
       } else if (type === 0x07) {
         continue;
       } else if (type === 0x08) {
-        const off = varint(x, p, end);
-        if (off < 0) return;
-        p += vlen;
-        const len = varint(x, p, end);
-        if (len < 0) return;
-        p += vlen;
-        if (p + len > end) return;
-        this.cryptoStream().add(x, p, p + len, off);
-        p += len;
+        p = this.cryptoFrame(x, p, end);
+        if (p < 0) return;
       } else {
         return;
       }

@@ -575,6 +575,27 @@ function readU16List(b: Buffer, from: number, to: number, out: number[]): void {
   for (let p = from; p + 1 < to && out.length < MAX_LIST; p += 2) out.push(u16(b, p));
 }
 
+/** A ClientHello with nothing parsed yet, for the TLS and the SSLv2-compatible parsers. */
+function emptyClientHello(version: number, sslv2: boolean): TlsClientHello {
+  return {
+    version,
+    cipherSuites: [],
+    compressionMethods: [],
+    extensions: [],
+    supportedVersions: [],
+    supportedGroups: [],
+    ecPointFormats: [],
+    signatureAlgorithms: [],
+    sni: null,
+    alpn: [],
+    ech: false,
+    esni: false,
+    earlyData: false,
+    sslv2,
+    truncated: false,
+  };
+}
+
 /**
  * Parse a ClientHello body (the handshake message body after its 4-byte header; for DTLS, after
  * the 12-byte header). Returns null when the fixed part does not fit.
@@ -599,23 +620,7 @@ export function parseClientHello(body: Buffer, offset: number, length: number, d
   const csLen = u16(body, p);
   p += 2;
   if (csLen % 2 !== 0 || p + csLen > end) return null;
-  const ch: TlsClientHello = {
-    version,
-    cipherSuites: [],
-    compressionMethods: [],
-    extensions: [],
-    supportedVersions: [],
-    supportedGroups: [],
-    ecPointFormats: [],
-    signatureAlgorithms: [],
-    sni: null,
-    alpn: [],
-    ech: false,
-    esni: false,
-    earlyData: false,
-    sslv2: false,
-    truncated: false,
-  };
+  const ch = emptyClientHello(version, false);
   readU16List(body, p, p + csLen, ch.cipherSuites);
   p += csLen;
   if (p + 1 > end) {
@@ -728,23 +733,8 @@ export function parseSslv2ClientHello(b: Buffer, offset: number, length: number)
   const sidLen = u16(b, offset + 5);
   const chalLen = u16(b, offset + 7);
   if (specLen % 3 !== 0 || 9 + specLen + sidLen + chalLen > length) return null;
-  const ch: TlsClientHello = {
-    version,
-    cipherSuites: [],
-    compressionMethods: [0],
-    extensions: [],
-    supportedVersions: [],
-    supportedGroups: [],
-    ecPointFormats: [],
-    signatureAlgorithms: [],
-    sni: null,
-    alpn: [],
-    ech: false,
-    esni: false,
-    earlyData: false,
-    sslv2: true,
-    truncated: false,
-  };
+  const ch = emptyClientHello(version, true);
+  ch.compressionMethods.push(0); // SSLv2 hellos have no list: null compression only
   for (let p = offset + 9; p + 2 < offset + 9 + specLen && ch.cipherSuites.length < MAX_LIST; p += 3) {
     if (b[p] === 0) ch.cipherSuites.push(u16(b, p + 1));
   }

@@ -3,6 +3,7 @@
  * Reports are always built from the store (not from memory), so a huge capture's report costs
  * memory for one device's rows at a time, not for the whole file.
  */
+import { formatEndpoint } from '../decode/address.js';
 import type { Store } from './store.js';
 
 export interface RemoteSummary {
@@ -77,9 +78,9 @@ export function isoTime(seconds: number): string {
   return new Date(Math.round(seconds * 1000)).toISOString();
 }
 
+/** "ip:port" for protocols with ports, the bare address for the others (ICMP, ESP…). */
 function endpoint(ipVersion: number, ip: string, port: number, proto: string): string {
-  if (proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp') return ip;
-  return ipVersion === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
+  return proto === 'tcp' || proto === 'udp' || proto === 'sctp' ? formatEndpoint(ipVersion, ip, port) : ip;
 }
 
 const MAX_REMOTES_PER_DEVICE = 50;
