@@ -175,21 +175,31 @@ export function deviceReports(store: Store, captureId: number): DeviceReport[] {
     e[r.enc] = { flows: r.flows, bytes: r.bytes };
     byEncryption.set(r.id, e);
   }
-  // Plaintext flows of every device in one pass (rows carry facts JSON: avoid a scan per device).
+  // Plaintext flows of every device in one pass rather than a query per device.
   const plaintextByDevice = new Map<string, DeviceReport['plaintext_flows']>();
   for (const r of db
     .prepare(
-      `SELECT device_id AS device, id, app, CASE WHEN device_is_client = 1 THEN server_ip || ':' || server_port ELSE client_ip || ':' || client_port END AS remote,
+      `SELECT device_id AS device, id, app, proto, ip_version,
+              CASE WHEN device_is_client = 1 THEN server_ip ELSE client_ip END AS remote_ip,
+              CASE WHEN device_is_client = 1 THEN server_port ELSE client_port END AS remote_port,
               server_name, reason, bytes_c2s + bytes_s2c AS bytes
        FROM flows WHERE capture_id = ? AND encryption = 'plaintext' AND device_id IS NOT NULL
        ORDER BY device_id, bytes DESC`,
     )
-    .iterate(captureId) as IterableIterator<DeviceReport['plaintext_flows'][number] & { device: string }>) {
-    const list = plaintextByDevice.get(r.device) ?? [];
-    if (list.length === 0) plaintextByDevice.set(r.device, list);
+    .iterate(captureId) as IterableIterator<Record<string, unknown>>) {
+    const device = r.device as string;
+    const list = plaintextByDevice.get(device) ?? [];
+    if (list.length === 0) plaintextByDevice.set(device, list);
     if (list.length < MAX_PLAINTEXT_LISTED) {
-      const { device: _device, ...flow } = r;
-      list.push(flow);
+      list.push({
+        id: r.id as number,
+        app: (r.app as string | null) ?? null,
+        // Written like the flows' src/dst: IPv6 in brackets.
+        remote: endpoint(r.ip_version as number, r.remote_ip as string, r.remote_port as number, r.proto as string),
+        server_name: (r.server_name as string | null) ?? null,
+        reason: (r.reason as string | null) ?? null,
+        bytes: r.bytes as number,
+      });
     }
   }
   return devices.map((d) => {

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { flowReports, type FlowReport } from '../../src/store/report.js';
+import { deviceReports, flowReports, type FlowReport } from '../../src/store/report.js';
 import { analyze, CAPTURES, type Analysis } from '../helpers/analysis.js';
 
 let a: Analysis;
@@ -68,6 +68,15 @@ describe('verdicts on captures/lan-basic.pcap', () => {
       expect(f.reason).toMatch(/no application data/);
     }
     for (const f of flows.filter((f) => f.reason?.startsWith('no payload'))) expect(f.encryption).toBe('unknown');
+  });
+
+  it('lists each device\'s readable flows with the remote written as in the flows (IPv6 in brackets)', () => {
+    const tv = deviceReports(a.store, a.captureId).find((d) => d.id === TV)!;
+    const remotes = tv.plaintext_flows.map((f) => f.remote);
+    expect(remotes).toContain('[2001:db8:100::10]:80');
+    expect(remotes).toContain('203.0.113.10:80');
+    const dsts = new Set(flows.filter((f) => f.device === TV && f.encryption === 'plaintext').map((f) => f.dst));
+    for (const r of remotes) expect(dsts.has(r)).toBe(true);
   });
 
   it('every flow has a verdict and a reason', () => {
