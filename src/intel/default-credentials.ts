@@ -62,6 +62,9 @@ export const COMMON_PASSWORDS = new Set([
   'computer', 'michelle', 'jessica', 'pepper', '1111', 'zxcvbn', '555555', '11111111', '131313', 'freedom',
   '777777', 'pass', 'maggie', '159753', 'aaaaaa', 'ginger', 'princess', 'joshua', 'cheese', 'amanda',
   'summer', 'love', 'ashley', '6969', 'nicole', 'chelsea', 'biteme', 'matthew', 'access', 'yankees',
-  '987654321', 'dallas', 'austin', 'thunder', 'taylor', 'matrix', 'admin', 'root', 'welcome', 'passw0rd',
-  'password1', 'changeme', 'default', 'guest', 'test', 'secret', 'public', 'private',
+  '987654321', 'dallas', 'austin', 'thunder', 'taylor', 'matrix',
+  // Added for devices and services: account names and placeholders used as passwords, and the
+  // SNMP community strings agents ship with, "public" (read) and "private" (write).
+  'admin', 'root', 'welcome', 'passw0rd', 'password1', 'changeme', 'default', 'guest', 'test', 'secret',
+  'public', 'private',
 ]);
