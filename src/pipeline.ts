@@ -13,12 +13,15 @@ import { parseDhcp } from './dissect/dhcp.js';
 import { DEFAULT_INSPECTION_LIMITS, Inspector, type InspectionLimits } from './dissect/inspector.js';
 import { DISSECTORS } from './dissect/registry.js';
 import type { Dissector } from './dissect/types.js';
-import { classifyFlow } from './classify/verdict.js';
+import { classifyFlow, type Verdict } from './classify/verdict.js';
 import type { DnsFacts } from './dissect/dns.js';
 import { DeviceTable } from './flow/devices.js';
 import type { Flow, FlowEndReason } from './flow/flow.js';
 import { DEFAULT_FLOW_TABLE_OPTIONS, FlowTable, type FlowTableOptions } from './flow/table.js';
 import type { CaptureStats, DeviceRow, FactsRow, FlowRow, Store } from './store/store.js';
+import { StandardsEngine } from './standards/engine.js';
+import { DETECTORS } from './standards/index.js';
+import type { Detector } from './standards/types.js';
 
 export interface PipelineOptions {
   lanPrefixes: string[];
@@ -28,6 +31,13 @@ export interface PipelineOptions {
   inspection: InspectionLimits;
   /** The protocol dissectors to run (all by default). */
   dissectors: Dissector<unknown>[];
+  /**
+   * Also keep every flow's dissected facts as JSON in flow_facts (for research; the findings
+   * already carry their evidence). Off by default: it doubles the cost of storing a flow.
+   */
+  storeFacts: boolean;
+  /** The standards' detectors to run (all by default). */
+  detectors: readonly Detector[];
 }
 
 export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = {
@@ -36,6 +46,8 @@ export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = {
   flowBatchSize: 2000,
   inspection: DEFAULT_INSPECTION_LIMITS,
   dissectors: DISSECTORS,
+  storeFacts: false,
+  detectors: DETECTORS,
 };
 
 export interface PipelineCounters {
@@ -94,6 +106,7 @@ export class Pipeline {
   readonly devices: DeviceTable;
   readonly flows: FlowTable;
   readonly inspector: Inspector;
+  readonly standards: StandardsEngine;
   private readonly view = new PacketView();
   private pendingRows: FlowRow[] = [];
   private pendingFacts: FactsRow[] = [];
@@ -111,6 +124,7 @@ export class Pipeline {
     private readonly options: PipelineOptions = DEFAULT_PIPELINE_OPTIONS,
   ) {
     this.devices = new DeviceTable(new LanMatcher(options.lanPrefixes));
+    this.standards = new StandardsEngine(options.detectors, this.devices, store, captureId);
     this.inspector = new Inspector(options.dissectors, options.inspection, (flow, tsUs) => this.inspectionDone(flow, tsUs));
     this.flows = new FlowTable(
       options.flowTable,
@@ -203,7 +217,8 @@ export class Pipeline {
   private inspectionDone(flow: Flow, tsUs: number): void {
     if (flow.app !== null && flow.facts !== null) this.learnNames(flow, flow.app, flow.facts, tsUs);
     flow.verdict = classifyFlow(flow);
-    if (flow.app !== null && flow.facts !== null) {
+    this.standards.inspected(flow, flow.verdict, flow.facts, tsUs);
+    if (this.options.storeFacts && flow.app !== null && flow.facts !== null) {
       this.pendingFacts.push({ capture_id: this.captureId, flow_seq: flow.seq, app: flow.app, facts: JSON.stringify(flow.facts) });
       if (this.pendingFacts.length >= this.options.flowBatchSize) this.flushFacts();
     }
@@ -235,13 +250,14 @@ export class Pipeline {
       const d = this.devices.devices.get(flow.deviceId);
       if (d !== undefined) d.seen(flow.lastSeenUs);
     }
-    this.pendingRows.push(this.toRow(flow, reason));
+    const verdict = (flow.verdict ??= classifyFlow(flow));
+    this.standards.ended(flow, verdict);
+    this.pendingRows.push(this.toRow(flow, verdict, reason));
     if (this.pendingRows.length >= this.options.flowBatchSize) this.flushFlows();
   }
 
-  private toRow(flow: Flow, reason: FlowEndReason): FlowRow {
+  private toRow(flow: Flow, verdict: Verdict, reason: FlowEndReason): FlowRow {
     const v = flow.ipVersion;
-    const verdict = flow.verdict ?? classifyFlow(flow);
     return {
       capture_id: this.captureId,
       device_id: flow.deviceId,
@@ -294,6 +310,7 @@ export class Pipeline {
     // Flows reference their devices: write those first.
     this.flushDevices();
     this.store.insertFlows(rows);
+    this.standards.flush();
   }
 
   /** Write queued facts (one transaction). */
@@ -339,6 +356,7 @@ export class Pipeline {
     this.flushDevices();
     this.flushFlows();
     this.flushFacts();
+    this.standards.flush();
     this.store.linkCaptureDevices(this.captureId, [...this.touchedDevices]);
     const c = this.counters;
     const stats: CaptureStats = {

@@ -18,6 +18,7 @@ commands:
       --db PATH       keep the results in this SQLite database (default: a temporary one)
       --lan PREFIX    an extra LAN prefix (CIDR), repeatable; defaults: ${DEFAULT_LAN_PREFIXES.join(' ')}
       --max-flows N   bound on live flows (default ${DEFAULT_PIPELINE_OPTIONS.flowTable.maxFlows})
+      --store-facts   also keep every flow's dissected facts as JSON (table flow_facts)
       --verbose       log the run's figures (pino JSON lines) on stderr
 
 options for every command:
@@ -44,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
         db: { type: 'string' },
         lan: { type: 'string', multiple: true },
         'max-flows': { type: 'string' },
+        'store-facts': { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -67,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
           ...DEFAULT_PIPELINE_OPTIONS,
           lanPrefixes: [...DEFAULT_LAN_PREFIXES, ...lan],
           flowTable: { ...DEFAULT_PIPELINE_OPTIONS.flowTable, ...(maxFlows ? { maxFlows } : {}) },
+          storeFacts: values['store-facts'] as boolean,
         },
       });
       return 0;

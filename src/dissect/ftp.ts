@@ -3,7 +3,7 @@
  * (USER, PASS through maskSecret only, result), AUTH TLS/SSL (once accepted the rest is
  * encrypted), files retrieved and stored.
  */
-import { maskSecret } from './secret.js';
+import { maskSecret, userShown } from './secret.js';
 import { LineSplitter, cleanText, utf8OfLatin1 } from './plaintext.js';
 import { Probe, type DissectContext, type Dissector, type DissectorState, type MaskedSecret } from './types.js';
 
@@ -157,6 +157,7 @@ class FtpState implements DissectorState<FtpFacts> {
           this.current = login;
         }
         login.password = maskSecret(utf8OfLatin1(m[2] ?? ''), login.user);
+        login.user = userShown(login.user, login.password);
         p.login = login;
         break;
       }

@@ -7,7 +7,7 @@
  * The message framing (start line, headers, Content-Length / chunked / until-close bodies) is
  * MessageReader, shared with RTSP.
  */
-import { maskSecret } from './secret.js';
+import { maskSecret, userShown } from './secret.js';
 import { Probe, type DissectContext, type Dissector, type DissectorState, type MaskedSecret } from './types.js';
 import {
   ByteStore,
@@ -512,6 +512,7 @@ export function parseAuthorization(value: string): HttpAuthFacts {
         const user = s.slice(0, colon);
         facts.user = cleanText(user, 128);
         facts.password = maskSecret(s.slice(colon + 1), user);
+        facts.user = userShown(facts.user, facts.password);
       }
     }
   } else if (lower === 'digest') {

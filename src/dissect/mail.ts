@@ -6,7 +6,7 @@
  * accepted (after an accepted STARTTLS the connection is encrypted and the facts are final), and
  * the logins: user names in clear, passwords only through maskSecret, result when the server said.
  */
-import { maskSecret } from './secret.js';
+import { maskSecret, userShown } from './secret.js';
 import { ReplyReader, commandToken, firstLineHas, replyCodeAt } from './ftp.js';
 import { LineSplitter, cleanText, decodeBase64, parseNtlmssp, utf8OfLatin1 } from './plaintext.js';
 import { Probe, type DissectContext, type Dissector, type DissectorState, type MaskedSecret } from './types.js';
@@ -113,6 +113,7 @@ class Sasl {
         if (parts.length >= 3) {
           e.user = cleanText(parts[1] || parts[0], 128);
           e.password = maskSecret(parts.slice(2).join('\0'), parts[1] || parts[0]);
+          e.user = userShown(e.user, e.password);
         }
         break;
       }
@@ -120,6 +121,7 @@ class Sasl {
         const s = raw.toString('utf8');
         if (this.passwordNext || (n >= 1 && e.user !== null)) {
           e.password = maskSecret(s, e.user);
+          e.user = userShown(e.user, e.password);
           this.passwordNext = false;
         } else {
           e.user = cleanText(s, 128);
@@ -376,6 +378,7 @@ class Pop3State implements DissectorState<Pop3Facts> {
       case 'PASS': {
         const e = this.userEntry !== null && this.userEntry.password === null ? this.userEntry : newAuth(this.out, 'USER', this.userEntry?.user ?? null);
         e.password = maskSecret(utf8OfLatin1(arg), e.user);
+        e.user = userShown(e.user, e.password);
         this.userEntry = e;
         break;
       }
@@ -571,7 +574,10 @@ class ImapState implements DissectorState<ImapFacts> {
       case 'LOGIN': {
         const [user, password] = imapArgs(args, 2);
         auth = newAuth(this.out, 'LOGIN', user === undefined ? null : text(user, 128));
-        if (password !== undefined) auth.password = maskSecret(utf8OfLatin1(password), user ?? null);
+        if (password !== undefined) {
+          auth.password = maskSecret(utf8OfLatin1(password), user ?? null);
+          auth.user = userShown(auth.user, auth.password);
+        }
         break;
       }
       case 'AUTHENTICATE': {

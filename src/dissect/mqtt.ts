@@ -4,7 +4,7 @@
  * CONNACK code, PUBLISH topics with the first bytes of their payloads (for personal-data checks),
  * SUBSCRIBE topic filters.
  */
-import { maskSecret } from './secret.js';
+import { maskSecret, userShown } from './secret.js';
 import { cleanText } from './plaintext.js';
 import { Probe, type DissectContext, type Dissector, type DissectorState, type MaskedSecret } from './types.js';
 
@@ -312,6 +312,7 @@ class MqttState implements DissectorState<MqttFacts> {
       const n = b.readUInt16BE(p);
       if (p + 2 + n > end) return;
       c.password = maskSecret(b.toString('utf8', p + 2, p + 2 + n), c.username);
+      c.username = userShown(c.username, c.password);
     }
   }
 

@@ -27,5 +27,12 @@ export function maskSecret(secret: string, user: string | null = null): MaskedSe
     if (classes.length >= 3 && score > 0) score++;
     score = Math.min(score, 4);
   }
-  return { masked, length, classes, matches_default: matchesDefault, common, score };
+  const sameAsUser = user !== null && user === secret;
+  if (sameAsUser) score = 0;
+  return { masked, length, classes, matches_default: matchesDefault, same_as_user: sameAsUser, common, score };
+}
+
+/** The user name as it may be kept next to its masked password: masked too when it is the password. */
+export function userShown(user: string | null, secret: MaskedSecret): string | null {
+  return secret.same_as_user ? secret.masked : user;
 }

@@ -5,7 +5,7 @@
  * (only through maskSecret). Keystrokes may come one per packet with the server echoing them;
  * backspaces are applied. The outcome is read from what the server says next.
  */
-import { maskSecret } from './secret.js';
+import { maskSecret, userShown } from './secret.js';
 import { cleanText } from './plaintext.js';
 import { Probe, type DissectContext, type Dissector, type DissectorState, type MaskedSecret } from './types.js';
 
@@ -235,6 +235,7 @@ class TelnetState implements DissectorState<TelnetFacts> {
         if (this.out.logins.length < MAX_LOGINS) this.out.logins.push(login);
       }
       login.password = maskSecret(line, login.user);
+      login.user = userShown(login.user, login.password);
       this.awaiting = login;
     } else if (prompt === 'login' && line.trim().length > 0) {
       if (this.out.logins.length < MAX_LOGINS) this.out.logins.push({ user: cleanText(line.trim(), 128), password: null, result: null });

@@ -20,7 +20,8 @@
  *
  * Nothing secret is kept: no random, no session id, no key share.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+// crypto.hash: one call, no Hash object (a third of the fingerprinting cost with createHash).
+import { hash, X509Certificate } from 'node:crypto';
 import type { DissectContext, Dissector, DissectorState } from './types.js';
 import { Probe } from './types.js';
 
@@ -367,9 +368,9 @@ export function cipherSuiteName(suite: number): string | null {
 }
 
 /** Weak classes of a suite: NULL encryption, EXPORT grade, anonymous key exchange, RC4, DES, 3DES. */
-export function cipherWeakness(suite: number): WeakCipherClass[] {
-  const name = CIPHER_NAMES.get(suite);
-  if (!name) return [];
+/** Weak classes of every named suite, worked out once (ClientHellos offer dozens of suites each). */
+const WEAKNESS = new Map<number, readonly WeakCipherClass[]>();
+for (const [suite, name] of CIPHER_NAMES) {
   const out: WeakCipherClass[] = [];
   if (name.includes('_NULL') && !name.endsWith('_SCSV')) out.push('null');
   if (name.includes('EXPORT')) out.push('export');
@@ -377,7 +378,13 @@ export function cipherWeakness(suite: number): WeakCipherClass[] {
   if (name.includes('_RC4_')) out.push('rc4');
   if (name.includes('3DES')) out.push('3des');
   else if (name.includes('_DES')) out.push('des');
-  return out;
+  if (out.length > 0) WEAKNESS.set(suite, Object.freeze(out));
+}
+const NOT_WEAK: readonly WeakCipherClass[] = Object.freeze([]);
+
+/** Why a suite is weak (empty when it is not, or unknown). The array is shared: do not modify it. */
+export function cipherWeakness(suite: number): readonly WeakCipherClass[] {
+  return WEAKNESS.get(suite) ?? NOT_WEAK;
 }
 
 /** Ephemeral key exchange: ECDHE/DHE suites and all TLS 1.3 suites. null when the suite is unknown. */
@@ -561,7 +568,7 @@ function hex4(v: number): string {
 }
 
 function sha256_12(s: string): string {
-  return createHash('sha256').update(s).digest('hex').slice(0, 12);
+  return hash('sha256', s, 'hex').slice(0, 12);
 }
 
 function noGrease(list: number[]): number[] {
@@ -794,13 +801,13 @@ export function ja3(ch: TlsClientHello): { text: string; hash: string } {
     noGrease(ch.supportedGroups).join('-'),
     ch.ecPointFormats.join('-'),
   ].join(',');
-  return { text, hash: createHash('md5').update(text).digest('hex') };
+  return { text, hash: hash('md5', text, 'hex') };
 }
 
 /** JA3S: version,cipher,extensions of the ServerHello; MD5. */
 export function ja3s(sh: TlsServerHello): { text: string; hash: string } {
   const text = `${sh.version},${sh.cipherSuite},${noGrease(sh.extensions).join('-')}`;
-  return { text, hash: createHash('md5').update(text).digest('hex') };
+  return { text, hash: hash('md5', text, 'hex') };
 }
 
 const JA4_VERSION: Record<number, string> = {
@@ -926,7 +933,7 @@ function serverHelloFacts(sh: TlsServerHello): TlsServerHelloFacts {
     cipher_suite: sh.cipherSuite,
     cipher_name: cipherSuiteName(sh.cipherSuite),
     weak_cipher: weak.length > 0,
-    weak_cipher_classes: weak,
+    weak_cipher_classes: [...weak],
     forward_secrecy: forwardSecrecy(sh.cipherSuite),
     compression: sh.compressionMethod,
     extensions: noGrease(sh.extensions),
@@ -1074,7 +1081,7 @@ function parseCertificate(der: Buffer, fp256: string): TlsCertificateFacts {
 }
 
 function fingerprint(der: Buffer, alg: 'sha256' | 'sha1'): string {
-  const h = createHash(alg).update(der).digest('hex').toUpperCase();
+  const h = hash(alg, der, 'hex').toUpperCase();
   let out = '';
   for (let i = 0; i < h.length; i += 2) out += (i ? ':' : '') + h.slice(i, i + 2);
   return out;

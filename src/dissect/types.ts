@@ -67,6 +67,11 @@ export interface MaskedSecret {
   classes: ('lower' | 'upper' | 'digit' | 'symbol')[];
   /** The user/secret pair is a well-known factory default (src/intel/default-credentials.ts). */
   matches_default: boolean;
+  /**
+   * The secret equals the user name: the user name is then stored and shown masked too
+   * (`userShown`), since showing it would show the password.
+   */
+  same_as_user: boolean;
   /** The secret alone is one of the most common passwords. */
   common: boolean;
   /** 0 (trivial) to 4 (strong), from length, classes and the lists above. */

@@ -4,6 +4,8 @@
  * memory for one device's rows at a time, not for the whole file.
  */
 import { formatEndpoint } from '../decode/address.js';
+import { reportCard, type FindingSummary, type ObservationSummary, type ReportCard } from '../standards/report-card.js';
+import type { Severity, Standard } from '../standards/types.js';
 import type { Store } from './store.js';
 
 export interface RemoteSummary {
@@ -33,8 +35,43 @@ export interface DeviceReport {
   encryption: Record<'encrypted' | 'plaintext' | 'unknown', { flows: number; bytes: number }>;
   /** The device's plaintext flows, busiest first (at most MAX_PLAINTEXT_LISTED). */
   plaintext_flows: { id: number; app: string | null; remote: string; server_name: string | null; reason: string | null; bytes: number }[];
-  report: Record<string, unknown> | null;
-  findings: unknown[];
+  report: ReportCard;
+  /** Worst first. */
+  findings: FindingReport[];
+  /** Positive evidence behind "pass" cells. */
+  observations: ObservationReport[];
+}
+
+export interface FindingEvidence {
+  /** Ids of (up to 20 of) the flows behind it, in the flows table (and the JSON's flows). */
+  flows: number[];
+  bytes_sent: number;
+  bytes_received: number;
+  [detail: string]: unknown;
+}
+
+export interface FindingReport {
+  code: string;
+  standard: Standard;
+  severity: Severity;
+  title: string;
+  detail: string;
+  remote: string;
+  evidence: FindingEvidence;
+  first_seen: string;
+  last_seen: string;
+  count: number;
+}
+
+export interface ObservationReport {
+  kind: string;
+  standard: Standard;
+  detail: string;
+  remote: string;
+  evidence: FindingEvidence;
+  first_seen: string;
+  last_seen: string;
+  count: number;
 }
 
 export interface FlowReport {
@@ -223,10 +260,68 @@ export function deviceReports(store: Store, captureId: number): DeviceReport[] {
       remotes,
       encryption: byEncryption.get(id) ?? { encrypted: { flows: 0, bytes: 0 }, plaintext: { flows: 0, bytes: 0 }, unknown: { flows: 0, bytes: 0 } },
       plaintext_flows: plaintextByDevice.get(id) ?? [],
-      report: null,
-      findings: [],
+      ...standardsOf(store, id),
     };
   });
+}
+
+const SEVERITY_ORDER = `CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END`;
+
+/** A device's findings and observations (all runs: they are the device's history), and its card. */
+export function standardsOf(store: Store, deviceId: string): Pick<DeviceReport, 'report' | 'findings' | 'observations'> {
+  const db = store.db;
+  const flowId = db.prepare(`SELECT id FROM flows WHERE capture_id = ? AND seq = ?`).pluck();
+  const evidenceOf = (text: string): FindingEvidence => {
+    let e: { flows?: { capture_id: number; seq: number }[]; bytes_sent?: number; bytes_received?: number; detail?: Record<string, unknown> } = {};
+    try {
+      e = JSON.parse(text) as typeof e;
+    } catch {
+      // a damaged row still shows its title and counts
+    }
+    const flows: number[] = [];
+    for (const ref of e.flows ?? []) {
+      const id = flowId.get(ref.capture_id, ref.seq) as number | undefined;
+      if (id !== undefined) flows.push(id);
+    }
+    return { ...(e.detail ?? {}), flows, bytes_sent: e.bytes_sent ?? 0, bytes_received: e.bytes_received ?? 0 };
+  };
+  const findings = (
+    db
+      .prepare(`SELECT * FROM findings WHERE device_id = ? ORDER BY ${SEVERITY_ORDER}, standard, code, remote`)
+      .all(deviceId) as Record<string, unknown>[]
+  ).map(
+    (r): FindingReport => ({
+      code: r.code as string,
+      standard: r.standard as Standard,
+      severity: r.severity as Severity,
+      title: r.title as string,
+      detail: r.detail as string,
+      remote: r.remote as string,
+      evidence: evidenceOf(r.evidence as string),
+      first_seen: isoTime(r.first_seen as number),
+      last_seen: isoTime(r.last_seen as number),
+      count: r.count as number,
+    }),
+  );
+  const observations = (
+    db.prepare(`SELECT * FROM observations WHERE device_id = ? ORDER BY standard, kind, remote`).all(deviceId) as Record<string, unknown>[]
+  ).map(
+    (r): ObservationReport => ({
+      kind: r.kind as string,
+      standard: r.standard as Standard,
+      detail: r.detail as string,
+      remote: r.remote as string,
+      evidence: evidenceOf(r.evidence as string),
+      first_seen: isoTime(r.first_seen as number),
+      last_seen: isoTime(r.last_seen as number),
+      count: r.count as number,
+    }),
+  );
+  const report = reportCard(
+    findings.map((f): FindingSummary => ({ standard: f.standard, code: f.code, severity: f.severity, title: f.title, remote: f.remote, count: f.count })),
+    observations.map((o): ObservationSummary => ({ standard: o.standard, kind: o.kind, remote: o.remote, count: o.count })),
+  );
+  return { report, findings, observations };
 }
 
 /** Flows of one capture in time order, one row in memory at a time. */

@@ -109,4 +109,24 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (capture_id, flow_seq)
   ) WITHOUT ROWID;
   `,
+  // 3: the standards. Findings gain an index per device and standard; observations are the
+  // positive evidence that turns a report-card cell from not-observed into pass. flows_capture
+  // is dropped: flows_seq (capture_id, seq) serves the same queries and each index slows inserts.
+  `
+  DROP INDEX flows_capture;
+  CREATE INDEX findings_device ON findings(device_id, standard);
+  CREATE TABLE observations (
+    id INTEGER PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    standard INTEGER NOT NULL CHECK (standard BETWEEN 1 AND 5),
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    remote TEXT NOT NULL DEFAULT '',
+    evidence TEXT NOT NULL DEFAULT '{}',
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    count INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (device_id, kind, remote)
+  );
+  `,
 ];

@@ -5,7 +5,7 @@ import { fuzzDissector } from '../helpers/fuzz.js';
 import { parseNdpiFlows } from '../conformance/corpus.js';
 
 async function claimed(capture: string, ndpiProto: string, app: string) {
-  const a = await analyze([corpusFile(capture)]);
+  const a = await analyze([corpusFile(capture)], { storeFacts: true });
   try {
     const ours = new Map<string, { app: string | null; reason: string | null; facts: unknown }>();
     const rows = a.store.db.prepare(`SELECT f.client_ip, f.client_port, f.server_ip, f.server_port, f.app, f.reason, ff.facts FROM flows f LEFT JOIN flow_facts ff ON ff.capture_id = f.capture_id AND ff.flow_seq = f.seq WHERE f.capture_id = ?`).all(a.captureId) as Record<string, unknown>[];
