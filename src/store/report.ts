@@ -4,7 +4,7 @@
  * memory for one device's rows at a time, not for the whole file.
  */
 import { formatEndpoint } from '../decode/address.js';
-import { reportCard, type FindingSummary, type ObservationSummary, type ReportCard } from '../standards/report-card.js';
+import { reportCard, type ReportCard } from '../standards/report-card.js';
 import type { Severity, Standard } from '../standards/types.js';
 import type { Store } from './store.js';
 
@@ -50,11 +50,9 @@ export interface FindingEvidence {
   [detail: string]: unknown;
 }
 
-export interface FindingReport {
-  code: string;
+/** What findings and observations have in common: one deduplicated, counted sighting. */
+interface Sighting {
   standard: Standard;
-  severity: Severity;
-  title: string;
   detail: string;
   remote: string;
   evidence: FindingEvidence;
@@ -63,15 +61,14 @@ export interface FindingReport {
   count: number;
 }
 
-export interface ObservationReport {
+export interface FindingReport extends Sighting {
+  code: string;
+  severity: Severity;
+  title: string;
+}
+
+export interface ObservationReport extends Sighting {
   kind: string;
-  standard: Standard;
-  detail: string;
-  remote: string;
-  evidence: FindingEvidence;
-  first_seen: string;
-  last_seen: string;
-  count: number;
 }
 
 export interface FlowReport {
@@ -285,43 +282,25 @@ export function standardsOf(store: Store, deviceId: string): Pick<DeviceReport, 
     }
     return { ...(e.detail ?? {}), flows, bytes_sent: e.bytes_sent ?? 0, bytes_received: e.bytes_received ?? 0 };
   };
+  const sighting = (r: Record<string, unknown>): Sighting => ({
+    standard: r.standard as Standard,
+    detail: r.detail as string,
+    remote: r.remote as string,
+    evidence: evidenceOf(r.evidence as string),
+    first_seen: isoTime(r.first_seen as number),
+    last_seen: isoTime(r.last_seen as number),
+    count: r.count as number,
+  });
   const findings = (
     db
       .prepare(`SELECT * FROM findings WHERE device_id = ? ORDER BY ${SEVERITY_ORDER}, standard, code, remote`)
       .all(deviceId) as Record<string, unknown>[]
-  ).map(
-    (r): FindingReport => ({
-      code: r.code as string,
-      standard: r.standard as Standard,
-      severity: r.severity as Severity,
-      title: r.title as string,
-      detail: r.detail as string,
-      remote: r.remote as string,
-      evidence: evidenceOf(r.evidence as string),
-      first_seen: isoTime(r.first_seen as number),
-      last_seen: isoTime(r.last_seen as number),
-      count: r.count as number,
-    }),
-  );
+  ).map((r): FindingReport => ({ code: r.code as string, severity: r.severity as Severity, title: r.title as string, ...sighting(r) }));
   const observations = (
     db.prepare(`SELECT * FROM observations WHERE device_id = ? ORDER BY standard, kind, remote`).all(deviceId) as Record<string, unknown>[]
-  ).map(
-    (r): ObservationReport => ({
-      kind: r.kind as string,
-      standard: r.standard as Standard,
-      detail: r.detail as string,
-      remote: r.remote as string,
-      evidence: evidenceOf(r.evidence as string),
-      first_seen: isoTime(r.first_seen as number),
-      last_seen: isoTime(r.last_seen as number),
-      count: r.count as number,
-    }),
-  );
-  const report = reportCard(
-    findings.map((f): FindingSummary => ({ standard: f.standard, code: f.code, severity: f.severity, title: f.title, remote: f.remote, count: f.count })),
-    observations.map((o): ObservationSummary => ({ standard: o.standard, kind: o.kind, remote: o.remote, count: o.count })),
-  );
-  return { report, findings, observations };
+  ).map((r): ObservationReport => ({ kind: r.kind as string, ...sighting(r) }));
+  // Reports carry every field the card reads.
+  return { report: reportCard(findings, observations), findings, observations };
 }
 
 /** Flows of one capture in time order, one row in memory at a time. */

@@ -6,44 +6,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyze, CAPTURES, conversationKey, corpusAvailable, type Analysis } from '../helpers/analysis.js';
-import { corpusEntries, parseNdpiFlows } from '../conformance/corpus.js';
-
-const CAM = 'b8:27:eb:12:34:56';
-const SPEAKER = '02:42:ac:11:00:02';
-const TV = '00:1a:11:5c:7e:01';
-
-interface FindingRow {
-  device_id: string;
-  code: string;
-  severity: string;
-  remote: string;
-  title: string;
-  detail: string;
-  evidence: string;
-  count: number;
-}
-
-interface FlowRow {
-  proto: string;
-  client_ip: string;
-  client_port: number;
-  server_ip: string;
-  server_port: number;
-}
-
-function findings(a: Analysis, standard: number): FindingRow[] {
-  return a.store.db
-    .prepare(`SELECT device_id, code, severity, remote, title, detail, evidence, count FROM findings WHERE standard = ? ORDER BY device_id, code, remote`)
-    .all(standard) as FindingRow[];
-}
-
-function evidenceFlows(a: Analysis, evidence: string): FlowRow[] {
-  const q = a.store.db.prepare(`SELECT proto, client_ip, client_port, server_ip, server_port FROM flows WHERE capture_id = ? AND seq = ?`);
-  return (JSON.parse(evidence) as { flows: { capture_id: number; seq: number }[] }).flows.map((r) => q.get(r.capture_id, r.seq) as FlowRow);
-}
-
-const summary = (rows: FindingRow[]) => rows.map((r) => `${r.device_id} ${r.code} ${r.severity} ${r.remote}`);
+import { analyze, CAPTURES, corpusAvailable, type Analysis } from '../helpers/analysis.js';
+import {
+  CAM,
+  compareWithNdpi,
+  evidenceFlows,
+  expectedNdpiDifferences,
+  findingsOfStandard as findings,
+  SPEAKER,
+  summary,
+  TV,
+  type FindingRow,
+} from '../helpers/standards.js';
 
 describe('passwords on lan-standards', () => {
   let a: Analysis;
@@ -125,55 +99,12 @@ describe('passwords on lan-basic', () => {
 // nDPI's "Clear-Text Credentials" risk against our cleartext-credentials. The expected differences,
 // with their reasons, are in test/standards/ndpi-differences.tsv (shared with updates.test.ts).
 
-function expectedDifferences(risk: string, side: 'missed' | 'extra'): string[] {
-  const [header, ...lines] = readFileSync(join(import.meta.dirname, 'ndpi-differences.tsv'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '' && !l.startsWith('#'));
-  const cols = header.split('\t');
-  return lines
-    .map((l) => Object.fromEntries(l.split('\t').map((v, i) => [cols[i], v])) as Record<string, string>)
-    .filter((d) => d.risk === risk && d.side === side)
-    .map((d) => `${d.capture}\t${d.conversation}`)
-    .sort();
-}
-
-/** Captures whose nDPI output has either risk are checked for both (so false positives show too). */
-const NDPI_RISKS = ['Clear-Text Credentials', 'Binary App Transfer'];
-
-function endpoint(s: string): [string, number] {
-  const m = /^\[?(.*?)\]?:(\d+)$/.exec(s);
-  if (m === null) throw new Error(`endpoint ${s}`);
-  return [m[1], Number(m[2])];
-}
-
 describe.skipIf(!corpusAvailable)('corpus: nDPI Clear-Text Credentials', () => {
   it('flags the same flows, apart from the listed differences', async () => {
     const risk = 'Clear-Text Credentials';
-    const files = corpusEntries().filter((e) => e.ndpiOut !== null && NDPI_RISKS.some((r) => readFileSync(e.ndpiOut!, 'utf8').includes(r)));
-    expect(files.length).toBeGreaterThan(0);
-    let agreed = 0;
-    const missed: string[] = [];
-    const extra: string[] = [];
-    for (const e of files) {
-      const theirs = new Set(
-        parseNdpiFlows(e.ndpiOut!)
-          .filter((f) => f.line.includes(risk))
-          .map((f) => conversationKey(f.l4.toLowerCase(), ...endpoint(f.a), ...endpoint(f.b))),
-      );
-      const a = await analyze([e.path]);
-      try {
-        const ours = new Set<string>();
-        const rows = a.store.db.prepare(`SELECT evidence FROM findings WHERE code = 'cleartext-credentials'`).all() as { evidence: string }[];
-        for (const r of rows) for (const f of evidenceFlows(a, r.evidence)) ours.add(conversationKey(f.proto, f.client_ip, f.client_port, f.server_ip, f.server_port));
-        for (const k of theirs) if (ours.has(k)) agreed++;
-        else missed.push(`${e.file}\t${k}`);
-        for (const k of ours) if (!theirs.has(k)) extra.push(`${e.file}\t${k}`);
-      } finally {
-        a.close();
-      }
-    }
-    expect(missed.sort()).toEqual(expectedDifferences(risk, 'missed'));
-    expect(extra.sort()).toEqual(expectedDifferences(risk, 'extra'));
+    const { agreed, missed, extra } = await compareWithNdpi(risk, ['cleartext-credentials']);
+    expect(missed).toEqual(expectedNdpiDifferences(risk, 'missed'));
+    expect(extra).toEqual(expectedNdpiDifferences(risk, 'extra'));
     expect(agreed).toBeGreaterThanOrEqual(1);
   });
 });

@@ -7,21 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LAN_PREFIXES, LanMatcher, parseIp } from '../../src/decode/address.js';
 import { analyze, CAPTURES, corpusAvailable, corpusFile, type Analysis } from '../helpers/analysis.js';
+import { CAM, SPEAKER, TV, type FindingRow } from '../helpers/standards.js';
 
-const CAM = 'b8:27:eb:12:34:56';
-const SPEAKER = '02:42:ac:11:00:02';
-const TV = '00:1a:11:5c:7e:01';
-
-interface Row {
-  device_id: string;
-  code: string;
-  severity: string;
-  remote: string;
-  title: string;
-  detail: string;
-  count: number;
-  evidence: string;
-}
 
 interface Evidence {
   flows: { seq: number }[];
@@ -29,10 +16,10 @@ interface Evidence {
   detail: Record<string, unknown>;
 }
 
-function findings(a: Analysis, code: string): Row[] {
+function findings(a: Analysis, code: string): FindingRow[] {
   return a.store.db
     .prepare(`SELECT device_id, code, severity, remote, title, detail, count, evidence FROM findings WHERE code = ? ORDER BY device_id, remote`)
-    .all(code) as Row[];
+    .all(code) as FindingRow[];
 }
 
 function endpoints(a: Analysis): Map<string, { count: number; names: string[] }> {
@@ -55,7 +42,7 @@ function serverPortOf(a: Analysis, seq: number): number {
   return (a.store.db.prepare(`SELECT server_port FROM flows WHERE capture_id = ? AND seq = ?`).get(a.captureId, seq) as { server_port: number }).server_port;
 }
 
-const key = (r: Row): string => `${r.device_id} ${r.severity} ${r.remote}`;
+const key = (r: FindingRow): string => `${r.device_id} ${r.severity} ${r.remote}`;
 
 describe('lan-standards.pcap', () => {
   let a: Analysis;

@@ -6,10 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceReports } from '../../src/store/report.js';
 import { analyze, CAPTURES, type Analysis } from '../helpers/analysis.js';
+import { CAM, SPEAKER, TV } from '../helpers/standards.js';
 
-const CAM = 'b8:27:eb:12:34:56';
-const SPEAKER = '02:42:ac:11:00:02';
-const TV = '00:1a:11:5c:7e:01';
 
 const EXPECTED: Record<string, { verdict: string; cells: string[] }> = {
   // Basic auth admin:admin, telnet root/xc3511, MQTT in clear; uImage over HTTP after a plain

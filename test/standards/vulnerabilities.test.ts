@@ -7,23 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze, CAPTURES, corpusAvailable, corpusFile, hasTool, type Analysis } from '../helpers/analysis.js';
+import { CAM, GATEWAY, SPEAKER, TV, type FindingRow } from '../helpers/standards.js';
 
-const CAM = 'b8:27:eb:12:34:56';
-const SPEAKER = '02:42:ac:11:00:02';
-const TV = '00:1a:11:5c:7e:01';
-const GATEWAY = '02:50:00:00:00:01';
 const CODES = ['outdated-software', 'risky-service-exposed', 'upnp-port-mapping'];
-
-interface FindingRow {
-  device_id: string;
-  code: string;
-  severity: string;
-  remote: string;
-  title: string;
-  detail: string;
-  count: number;
-  evidence: string;
-}
 
 function findings(a: Analysis): FindingRow[] {
   return a.store.db
