@@ -129,4 +129,20 @@ export const MIGRATIONS: string[] = [
     UNIQUE (device_id, kind, remote)
   );
   `,
+  // 4: the daemon and the dashboard. settings: user choices that outlive a run (retention, the
+  // dashboard's password hash), JSON values. status: what a running daemon last reported
+  // (packets, drops, rates), so the dashboard of another process can show it.
+  `
+  CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE status (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX findings_last_seen ON findings(last_seen);
+  CREATE INDEX observations_last_seen ON observations(last_seen);
+  `,
 ];

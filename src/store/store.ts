@@ -75,6 +75,42 @@ export interface CaptureRow extends CaptureStats {
   finished_at: string | null;
 }
 
+/** What a running daemon (watch / replay) last reported; the dashboard shows it. */
+export interface DaemonStatus {
+  mode: 'watch' | 'replay';
+  version: string;
+  pid: number;
+  started_at: string;
+  updated_at: string;
+  /** false once the daemon stopped cleanly (a crashed one stays true with an old updated_at). */
+  running: boolean;
+  interfaces: string[];
+  filter: string | null;
+  packets: number;
+  bytes: number;
+  malformed: number;
+  /** Dropped by the kernel (libpcap ps_drop); null where the platform does not say. */
+  drops_kernel: number | null;
+  /** Dropped by the interface or driver (ps_ifdrop); null where the platform does not say. */
+  drops_interface: number | null;
+  /** Dropped by notcreepy's own bounded queue under overload. */
+  drops_queue: number;
+  packets_per_second: number;
+  bytes_per_second: number;
+  flows_live: number;
+  flows_stored: number;
+  findings: number;
+  warnings: string[];
+}
+
+/** Rows removed by forgetDevice or prune. */
+export interface DeletedCounts {
+  devices: number;
+  flows: number;
+  findings: number;
+  observations: number;
+}
+
 export class StoreError extends Error {
   override name = 'StoreError';
 }
@@ -271,6 +307,131 @@ export class Store implements StandardsStore {
       malformed: r.malformed as number,
       warnings: JSON.parse((r.warnings as string | null) ?? '[]') as string[],
     };
+  }
+
+  getSetting<T>(key: string): T | null {
+    const r = this.db.prepare(`SELECT value FROM settings WHERE key = ?`).get(key) as { value: string } | undefined;
+    return r === undefined ? null : (JSON.parse(r.value) as T);
+  }
+
+  setSetting(key: string, value: unknown): void {
+    this.db
+      .prepare(`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`)
+      .run(key, JSON.stringify(value));
+  }
+
+  writeStatus(status: DaemonStatus): void {
+    this.db
+      .prepare(
+        `INSERT INTO status (key, value, updated_at) VALUES ('daemon', ?, ?)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      )
+      .run(JSON.stringify(status), status.updated_at);
+  }
+
+  readStatus(): DaemonStatus | null {
+    const r = this.db.prepare(`SELECT value FROM status WHERE key = 'daemon'`).get() as { value: string } | undefined;
+    return r === undefined ? null : (JSON.parse(r.value) as DaemonStatus);
+  }
+
+  /**
+   * Deletes everything stored about one device: the device, its addresses, its flows (either
+   * side), their facts, its findings and observations, then rewrites the file (VACUUM) and
+   * truncates the WAL so no trace lingers in free space. devices is 0 when the id is unknown.
+   */
+  forgetDevice(deviceId: string): DeletedCounts {
+    const db = this.db;
+    const counts = this.withSecureDelete(() =>
+      db.transaction((): DeletedCounts => {
+        const where = `device_id = @id OR peer_device_id = @id`;
+        db.prepare(
+          `DELETE FROM flow_facts WHERE (capture_id, flow_seq) IN (SELECT capture_id, seq FROM flows WHERE ${where})`,
+        ).run({ id: deviceId });
+        const flows = db.prepare(`DELETE FROM flows WHERE ${where}`).run({ id: deviceId }).changes;
+        const findings = db.prepare(`DELETE FROM findings WHERE device_id = ?`).run(deviceId).changes;
+        const observations = db.prepare(`DELETE FROM observations WHERE device_id = ?`).run(deviceId).changes;
+        // device_ips and capture_devices go with the device (ON DELETE CASCADE).
+        const devices = db.prepare(`DELETE FROM devices WHERE id = ?`).run(deviceId).changes;
+        return { devices, flows, findings, observations };
+      })(),
+    );
+    // Earlier versions of updated rows (a device's last_seen, a finding's count) linger in the
+    // free space of pages; only rewriting the file removes every trace. Rare and user-asked, so
+    // the cost (seconds on a large database) is worth it.
+    if (counts.devices > 0) {
+      db.exec('VACUUM');
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    }
+    return counts;
+  }
+
+  /**
+   * Retention. olderThan (epoch seconds): flows, findings, observations and devices last seen
+   * before it are deleted. maxBytes: then, while the live data is larger, the oldest flows are
+   * deleted (findings are kept: they are small and they are the point). Deletes run in chunks
+   * so a daemon's capture is never held up for long.
+   */
+  prune(options: { olderThan?: number; maxBytes?: number }): DeletedCounts {
+    const db = this.db;
+    const total: DeletedCounts = { devices: 0, flows: 0, findings: 0, observations: 0 };
+    if (options.olderThan === undefined && options.maxBytes === undefined) return total;
+    return this.withSecureDelete(() => {
+      if (options.olderThan !== undefined) {
+        const t = options.olderThan;
+        total.flows += this.deleteFlowsChunked(`last_seen < ?`, [t]);
+        total.findings += db.prepare(`DELETE FROM findings WHERE last_seen < ?`).run(t).changes;
+        total.observations += db.prepare(`DELETE FROM observations WHERE last_seen < ?`).run(t).changes;
+        const stale = `last_seen < @t AND NOT EXISTS (SELECT 1 FROM flows f WHERE f.device_id = devices.id OR f.peer_device_id = devices.id)
+          AND NOT EXISTS (SELECT 1 FROM findings x WHERE x.device_id = devices.id)`;
+        total.devices += db.prepare(`DELETE FROM devices WHERE ${stale}`).run({ t }).changes;
+      }
+      if (options.maxBytes !== undefined) {
+        const limit = options.maxBytes;
+        for (let used = this.usedBytes(); used > limit; used = this.usedBytes()) {
+          const flows = (db.prepare(`SELECT count(*) AS n FROM flows`).get() as { n: number }).n;
+          if (flows === 0) break;
+          // Delete a share of the oldest flows in proportion to how far over the cap we are.
+          const share = Math.min(1, (used - limit) / used + 0.05);
+          const n = Math.max(1000, Math.ceil(flows * share));
+          const edge = db.prepare(`SELECT last_seen FROM flows ORDER BY last_seen LIMIT 1 OFFSET ?`).get(Math.min(n, flows) - 1) as { last_seen: number };
+          total.flows += this.deleteFlowsChunked(`last_seen <= ?`, [edge.last_seen]);
+        }
+      }
+      return total;
+    });
+  }
+
+  /** Bytes of the database file in use (free pages excluded: SQLite reuses them). */
+  usedBytes(): number {
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    return (pages - free) * pageSize;
+  }
+
+  private deleteFlowsChunked(where: string, params: unknown[]): number {
+    const db = this.db;
+    const chunk = db.transaction((): number => {
+      const ids = `SELECT id FROM flows WHERE ${where} LIMIT 5000`;
+      db.prepare(
+        `DELETE FROM flow_facts WHERE (capture_id, flow_seq) IN (SELECT capture_id, seq FROM flows WHERE id IN (${ids}))`,
+      ).run(...params);
+      return db.prepare(`DELETE FROM flows WHERE id IN (${ids})`).run(...params).changes;
+    });
+    let deleted = 0;
+    for (let n = chunk(); n > 0; n = chunk()) deleted += n;
+    return deleted;
+  }
+
+  private withSecureDelete<T>(work: () => T): T {
+    this.db.pragma('secure_delete = ON');
+    try {
+      return work();
+    } finally {
+      this.db.pragma('secure_delete = OFF');
+      // Old page images of the deleted rows stay in the WAL until it is checkpointed.
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    }
   }
 
   close(): void {
