@@ -16,7 +16,7 @@ import type { Dissector } from './dissect/types.js';
 import { classifyFlow, type Verdict } from './classify/verdict.js';
 import type { DnsFacts } from './dissect/dns.js';
 import { DeviceTable } from './flow/devices.js';
-import type { Flow, FlowEndReason } from './flow/flow.js';
+import { TimeoutClass, type Flow, type FlowEndReason } from './flow/flow.js';
 import { DEFAULT_FLOW_TABLE_OPTIONS, FlowTable, type FlowTableOptions } from './flow/table.js';
 import type { CaptureStats, DeviceRow, FactsRow, FlowRow, Store } from './store/store.js';
 import { StandardsEngine } from './standards/engine.js';
@@ -109,6 +109,8 @@ export class Pipeline {
   readonly standards: StandardsEngine;
   private readonly view = new PacketView();
   private pendingRows: FlowRow[] = [];
+  /** Rows of flows whose earlier snapshot is already stored: they replace it. */
+  private pendingReplacements: FlowRow[] = [];
   private pendingFacts: FactsRow[] = [];
   /** First fragment's ports, so later fragments of the same datagram join its flow. */
   private readonly fragmentPorts = new Map<string, number>();
@@ -154,7 +156,13 @@ export class Pipeline {
     }
     const t = this.flows.track(v, frame.tsUs, frame.origLen, frame.sourceIndex);
     // Payload is looked at only while the flow is undecided.
-    if (!t.flow.inspectionDone) this.inspector.packet(t.flow, v, t.fromClient, frame.tsUs);
+    if (!t.flow.inspectionDone) {
+      const flow = t.flow;
+      this.inspector.packet(flow, v, t.fromClient, frame.tsUs);
+      // A closed connection says nothing more: its facts are final now, not when it times out
+      // (which matters live, where findings should land within seconds).
+      if (!flow.inspectionDone && flow.timeoutClass === TimeoutClass.TCP_CLOSED) this.inspector.flowEnded(flow);
+    }
 
     if (v.proto === IpProto.UDP && v.payloadLength > 0) {
       const sp = v.srcPort;
@@ -252,11 +260,26 @@ export class Pipeline {
     }
     const verdict = (flow.verdict ??= classifyFlow(flow));
     this.standards.ended(flow, verdict);
-    this.pendingRows.push(this.toRow(flow, verdict, reason));
+    if (flow.storedUs === 0) this.pendingRows.push(this.toRow(flow, verdict, reason));
+    else this.pendingReplacements.push(this.toRow(flow, verdict, reason));
     if (this.pendingRows.length >= this.options.flowBatchSize) this.flushFlows();
   }
 
-  private toRow(flow: Flow, verdict: Verdict, reason: FlowEndReason): FlowRow {
+  /**
+   * The daemon's periodic write of long-lived flows (a camera's hours-long stream): every decided
+   * flow live for longer than `everyUs` gets its row written (end_reason 'live') at most once per
+   * `everyUs`, and replaced when the flow ends, so the store never lags a live flow by more.
+   */
+  snapshotLiveFlows(nowUs: number, everyUs: number): void {
+    this.flows.forEachLive((flow) => {
+      if (!flow.inspectionDone || flow.verdict === null) return;
+      if (nowUs - flow.firstSeenUs < everyUs || nowUs - flow.storedUs < everyUs) return;
+      (flow.storedUs === 0 ? this.pendingRows : this.pendingReplacements).push(this.toRow(flow, flow.verdict, 'live'));
+      flow.storedUs = nowUs;
+    });
+  }
+
+  private toRow(flow: Flow, verdict: Verdict, reason: FlowEndReason | 'live'): FlowRow {
     const v = flow.ipVersion;
     return {
       capture_id: this.captureId,
@@ -305,11 +328,14 @@ export class Pipeline {
   /** Write queued flow rows (one transaction). */
   flushFlows(): void {
     const rows = this.pendingRows;
-    if (rows.length === 0) return;
+    const replacements = this.pendingReplacements;
+    if (rows.length === 0 && replacements.length === 0) return;
     this.pendingRows = [];
+    this.pendingReplacements = [];
     // Flows reference their devices: write those first.
     this.flushDevices();
     this.store.insertFlows(rows);
+    this.store.replaceFlows(replacements);
     this.standards.flush();
   }
 
@@ -348,6 +374,30 @@ export class Pipeline {
       this.touchedDevices.add(d.id);
     }
     this.store.upsertDevices(rows);
+  }
+
+  /**
+   * The daemon's bound on how long a live flow stays undecided: inspections of flows that began
+   * before `startedBeforeUs` end now with the facts they have (a telnet session left open, a
+   * chatty UDP stream), so their findings do not wait for the flow to time out.
+   */
+  finishStaleInspections(startedBeforeUs: number, nowUs: number): void {
+    this.inspector.finishStarted(startedBeforeUs, nowUs);
+  }
+
+  /**
+   * The daemon's periodic write: everything decided so far goes to the store (devices, ended
+   * flows, facts, findings) and the devices seen are linked to the run.
+   */
+  flushAll(): void {
+    this.flushDevices();
+    this.flushFlows();
+    this.flushFacts();
+    this.standards.flush();
+    if (this.touchedDevices.size > 0) {
+      this.store.linkCaptureDevices(this.captureId, [...this.touchedDevices]);
+      this.touchedDevices.clear();
+    }
   }
 
   /** End of input: end every flow, write everything, record the run's figures. */

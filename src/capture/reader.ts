@@ -31,6 +31,11 @@ export interface ReadOptions {
    * size (null when unknown, e.g. stdin).
    */
   onProgress?: (bytesRead: number, totalBytes: number | null) => void;
+  /**
+   * Awaited before each chunk is parsed: back-pressure for a consumer that queues frames (replay
+   * waits here while its queue is full, so a paced or fast replay loses nothing).
+   */
+  beforeChunk?: () => Promise<void>;
 }
 
 export interface ReadResult {
@@ -692,6 +697,7 @@ async function readPlainFile(path: string, sink: FrameSink, opts: ReadOptions, t
       if (offset === 0 && bytesRead >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return null;
       if (bytesRead === 0) break;
       offset += bytesRead;
+      if (opts.beforeChunk !== undefined) await opts.beforeChunk();
       parser.feed(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
       opts.onProgress?.(offset, total);
       if (parser.stopped) break;
@@ -757,6 +763,7 @@ export async function readCaptureStream(
       pipeline(Readable.from(raw(), { objectMode: false }), z, () => {});
       try {
         for await (const chunk of z as AsyncIterable<Buffer>) {
+          if (opts.beforeChunk !== undefined) await opts.beforeChunk();
           parser.feed(chunk);
           progress();
           if (parser.stopped) break;
@@ -772,12 +779,14 @@ export async function readCaptureStream(
       }
     } else {
       if (first.length > 0) {
+        if (opts.beforeChunk !== undefined) await opts.beforeChunk();
         parser.feed(first);
         progress();
       }
       while (!parser.stopped) {
         const c = await next();
         if (c === undefined) break;
+        if (opts.beforeChunk !== undefined) await opts.beforeChunk();
         parser.feed(c);
         progress();
       }

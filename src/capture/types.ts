@@ -31,6 +31,11 @@ export interface CaptureWarning {
   message: string;
 }
 
+/** A warning as one line for the user (and the capture record's warnings). */
+export function formatWarning(w: CaptureWarning): string {
+  return `${w.file}: ${w.message}`;
+}
+
 /** A fatal problem with an input (not a capture, unknown link type): one clear line for the user. */
 export class CaptureError extends Error {
   constructor(

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCapture } from '../capture/reader.js';
-import { CaptureError, type CaptureWarning } from '../capture/types.js';
+import { CaptureError, formatWarning, type CaptureWarning } from '../capture/types.js';
 import { DEFAULT_PIPELINE_OPTIONS, Pipeline, type PipelineOptions } from '../pipeline.js';
 import { captureReport, deviceReports, flowReports } from '../store/report.js';
 import { Store } from '../store/store.js';
@@ -33,9 +33,6 @@ export interface AnalyzeResult {
   warnings: CaptureWarning[];
 }
 
-export function formatWarning(w: CaptureWarning): string {
-  return `${w.file}: ${w.message}`;
-}
 
 /** Analyse the files into the store and return the run's id. */
 export async function analyzeInto(

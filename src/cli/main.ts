@@ -9,6 +9,8 @@ import { DEFAULT_LAN_PREFIXES } from '../decode/address.js';
 import { DEFAULT_PIPELINE_OPTIONS } from '../pipeline.js';
 import { StoreError } from '../store/store.js';
 import { runAnalyze } from './analyze.js';
+import { DaemonUsageError, forgetCommand, replayCommand, watchCommand, WATCH_USAGE } from './daemon.js';
+import { ConfigError } from '../daemon/config.js';
 
 const USAGE = `usage: notcreepy <command> [options]
 
@@ -20,7 +22,7 @@ commands:
       --max-flows N   bound on live flows (default ${DEFAULT_PIPELINE_OPTIONS.flowTable.maxFlows})
       --store-facts   also keep every flow's dissected facts as JSON (table flow_facts)
       --verbose       log the run's figures (pino JSON lines) on stderr
-
+${WATCH_USAGE}
 options for every command:
   --debug           show stack traces
   -h, --help        this help
@@ -74,6 +76,12 @@ async function main(argv: string[]): Promise<number> {
       });
       return 0;
     }
+    case 'watch':
+      return watchCommand(rest);
+    case 'replay':
+      return replayCommand(rest);
+    case 'forget':
+      return forgetCommand(rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -101,7 +109,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof DaemonUsageError || err instanceof ConfigError) {
       process.stderr.write(`notcreepy: ${err.message}\n(run "notcreepy --help" for usage)\n`);
       process.exitCode = 2;
     } else if (err instanceof CaptureError || err instanceof StoreError) {

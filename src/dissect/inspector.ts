@@ -290,6 +290,15 @@ export class Inspector {
     this.onDone(flow, this.ctx.tsUs);
   }
 
+  /** End the inspection of every flow that began before `startedBeforeUs` (live: stale inspections). */
+  finishStarted(startedBeforeUs: number, tsUs: number): void {
+    const stale: Flow[] = [];
+    // Insertion order is the order inspections began, close to the flows' start order.
+    for (const flow of this.active) if (flow.firstSeenUs < startedBeforeUs) stale.push(flow);
+    this.ctx.tsUs = tsUs;
+    for (const flow of stale) this.flowEnded(flow);
+  }
+
   /** The flow ended: deliver what is queued behind gaps, and take the facts as they are. */
   flowEnded(flow: Flow): void {
     const ins = flow.inspection;

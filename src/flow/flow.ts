@@ -86,6 +86,8 @@ export class Flow {
   serverSynSeq = -1;
   clientSink: StreamSink | null = null;
   serverSink: StreamSink | null = null;
+  /** When a still-live flow's row was last written (daemon snapshots of long-lived flows), 0 if never. */
+  storedUs = 0;
 
   clientWords(): [number, number, number, number] {
     return [this.c0, this.c1, this.c2, this.c3];

@@ -284,6 +284,16 @@ export class Store implements StandardsStore {
     if (rows.length > 0) this.insertFlowsTx(rows);
   }
 
+  /** Rows of flows stored earlier (snapshots of live flows): the stored row of each (capture, seq) is replaced. */
+  replaceFlows(rows: FlowRow[]): void {
+    if (rows.length === 0) return;
+    const remove = this.db.prepare(`DELETE FROM flows WHERE capture_id = ? AND seq = ?`);
+    this.db.transaction(() => {
+      for (const r of rows) remove.run(r.capture_id, r.seq);
+      this.insertFlowsTx(rows);
+    })();
+  }
+
   insertFacts(rows: FactsRow[]): void {
     if (rows.length > 0) this.insertFactsTx(rows);
   }

@@ -1,0 +1,194 @@
+/**
+ * Live capture with `cap` (libpcap): one handle per interface, promiscuous, snaplen 65535.
+ *
+ * What `cap` gives and does not (checked against its source, 0.2.1): a `packet` event with the
+ * captured length only, the bytes written into ONE buffer we supply (overwritten by the next
+ * packet), no timestamp, no pcap_stats. So each packet is stamped on receipt with a monotonic
+ * clock anchored to wall time, and copied straight into the bounded FrameQueue; kernel drop
+ * counts are not available through `cap`, interface drops are read from sysfs instead.
+ * Opening needs root or CAP_NET_RAW. `cap` is an optional native module and cannot be loaded in
+ * two threads, so it is loaded here, lazily, on the main thread only.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import { FrameQueue } from './queue.js';
+import { CaptureError, LinkType } from './types.js';
+
+/** The part of cap's API we use (it ships no types). */
+interface CapHandle {
+  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  close(): void;
+  on(event: 'packet', listener: (nbytes: number, truncated: boolean) => void): void;
+  removeAllListeners(event?: string): void;
+}
+interface CapModule {
+  Cap: { new (): CapHandle; deviceList(): { name: string; addresses: { addr: string }[] }[] };
+}
+
+/** cap reports the link type as a name. */
+const CAP_LINK_TYPES: Record<string, number> = {
+  ETHERNET: LinkType.ETHERNET,
+  LINKTYPE_LINUX_SLL: LinkType.LINUX_SLL,
+  RAW: LinkType.RAW,
+  NULL: LinkType.NULL,
+};
+
+export interface LiveCaptureOptions {
+  interfaces: string[];
+  /** BPF filter ('' for everything). */
+  filter: string;
+  /** libpcap's kernel buffer per interface, bytes. */
+  bufferBytes: number;
+}
+
+export const DEFAULT_CAPTURE_BUFFER_BYTES = 16 * 1024 * 1024;
+
+let capModule: CapModule | null = null;
+
+/**
+ * Handles whose open() failed. cap 0.2.1 leaves such a handle half set up, and its destructor
+ * then stops a poll handle that was never started (a crash when the garbage collector gets to
+ * it), so they are kept referenced for the life of the process.
+ */
+const failedHandles: CapHandle[] = [];
+
+const CAP_NET_RAW_BIT = 13;
+
+/** Does this process hold CAP_NET_RAW (Linux /proc)? null when it cannot tell. */
+export function hasNetRaw(): boolean | null {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m === null ? null : (BigInt(`0x${m[1]}`) >> BigInt(CAP_NET_RAW_BIT)) % 2n === 1n;
+  } catch {
+    return null;
+  }
+}
+
+const NEEDS_NET_RAW =
+  'notcreepy needs CAP_NET_RAW (not root): run it from the systemd unit (AmbientCapabilities=CAP_NET_RAW), ' +
+  'or "setcap cap_net_raw+ep" on a node binary used only for it, or docker run --cap-add NET_RAW';
+
+function loadCap(): CapModule {
+  if (capModule !== null) return capModule;
+  try {
+    capModule = createRequire(import.meta.url)('cap') as CapModule;
+  } catch (err) {
+    throw new CaptureError(
+      'live capture',
+      `the optional native module "cap" is not available (${(err as Error).message.split('\n')[0]}); ` +
+        'install libpcap-dev and run "npm rebuild cap"',
+    );
+  }
+  return capModule;
+}
+
+/** Explains a failed open in terms of its usual fix. */
+function openError(iface: string, err: Error): CaptureError {
+  const msg = err.message;
+  if (/permission|not permitted|EPERM|EACCES/i.test(msg)) return new CaptureError(iface, `cannot capture: ${msg}. ${NEEDS_NET_RAW}`);
+  if (/no such device|doesn't exist|No such/i.test(msg)) return new CaptureError(iface, `no such interface (${msg})`);
+  return new CaptureError(iface, `cannot capture: ${msg}`);
+}
+
+/** Microseconds since the epoch, from a monotonic clock anchored to the wall clock once. */
+export class CaptureClock {
+  private readonly anchorUs = Date.now() * 1000 - performance.now() * 1000;
+  nowUs(): number {
+    return this.anchorUs + performance.now() * 1000;
+  }
+}
+
+/** Kernel-side receive drops of an interface (sysfs), or null where not readable. */
+export function interfaceRxDropped(iface: string): number | null {
+  if (!/^[\w.@:-]+$/.test(iface)) return null;
+  try {
+    return Number(readFileSync(`/sys/class/net/${iface}/statistics/rx_dropped`, 'utf8').trim());
+  } catch {
+    return null;
+  }
+}
+
+export class LiveCapture {
+  /** Packets handed over by libpcap (queued or dropped by the queue). */
+  received = 0;
+  /** Packets longer than our buffer (cut). */
+  truncated = 0;
+  private readonly handles: CapHandle[] = [];
+  private readonly rxDroppedAtStart: (number | null)[] = [];
+  readonly clock = new CaptureClock();
+
+  constructor(
+    private readonly options: LiveCaptureOptions,
+    private readonly queue: FrameQueue,
+    /** Called after a packet is queued, so the consumer can schedule a drain. */
+    private readonly onPacket: () => void,
+  ) {}
+
+  /** Opens every interface; throws CaptureError with the fix when one cannot be opened. */
+  start(): void {
+    // Checked before cap is asked, which fails in ways that crash later (see failedHandles).
+    if (hasNetRaw() === false) {
+      throw new CaptureError(this.options.interfaces.join(', '), `cannot capture without CAP_NET_RAW. ${NEEDS_NET_RAW}`);
+    }
+    for (const iface of this.options.interfaces) {
+      if (process.platform === 'linux' && /^[\w.@:-]+$/.test(iface) && !existsSync(`/sys/class/net/${iface}`)) {
+        throw new CaptureError(iface, 'no such network interface (see "ip link")');
+      }
+    }
+    const { Cap } = loadCap();
+    try {
+      this.options.interfaces.forEach((iface, index) => this.open(Cap, iface, index));
+    } catch (err) {
+      this.stop();
+      throw err;
+    }
+  }
+
+  private open(Cap: CapModule['Cap'], iface: string, index: number): void {
+    const handle = new Cap();
+    const buffer = Buffer.alloc(65535);
+    let linkName: string;
+    try {
+      linkName = handle.open(iface, this.options.filter, this.options.bufferBytes, buffer);
+    } catch (err) {
+      failedHandles.push(handle);
+      throw openError(iface, err as Error);
+    }
+    const linkType = CAP_LINK_TYPES[linkName];
+    if (linkType === undefined) {
+      handle.close();
+      throw new CaptureError(iface, `unsupported link type ${linkName}`);
+    }
+    this.handles.push(handle);
+    this.rxDroppedAtStart.push(interfaceRxDropped(iface));
+    const queue = this.queue;
+    const clock = this.clock;
+    const notify = this.onPacket;
+    // The hot path: stamp, copy into the ring (or count the drop), wake the consumer.
+    handle.on('packet', (nbytes: number, truncated: boolean) => {
+      this.received++;
+      if (truncated) this.truncated++;
+      queue.push(clock.nowUs(), linkType, buffer, 0, nbytes, nbytes, index);
+      notify();
+    });
+  }
+
+  /** Receive drops of the interfaces since start, or null when none is readable. */
+  interfaceDrops(): number | null {
+    let total: number | null = null;
+    this.options.interfaces.forEach((iface, i) => {
+      const now = interfaceRxDropped(iface);
+      const start = this.rxDroppedAtStart[i];
+      if (now !== null && start !== null && start !== undefined) total = (total ?? 0) + Math.max(0, now - start);
+    });
+    return total;
+  }
+
+  stop(): void {
+    for (const h of this.handles.splice(0)) {
+      h.removeAllListeners('packet');
+      h.close();
+    }
+  }
+}

@@ -1,0 +1,342 @@
+/**
+ * `notcreepy watch` (the gateway daemon), `notcreepy replay` (capture files through the same live
+ * pipeline) and `notcreepy forget` (delete one device's data).
+ */
+import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { DEFAULT_FRAME_QUEUE_OPTIONS } from '../capture/queue.js';
+import { parseSpeed, type ReplaySpeed } from '../capture/replay.js';
+import { DEFAULT_LAN_PREFIXES } from '../decode/address.js';
+import { ConfigError, loadConfig, type DaemonConfig } from '../daemon/config.js';
+import { Daemon, DEFAULT_DAEMON_TIMING, type DaemonSource } from '../daemon/daemon.js';
+import { TrackerIntel } from '../intel/trackers.js';
+import { DEFAULT_PIPELINE_OPTIONS, type PipelineOptions } from '../pipeline.js';
+import { DETECTORS } from '../standards/index.js';
+import { makePrivacyDetector } from '../standards/privacy.js';
+import { Store } from '../store/store.js';
+
+export class DaemonUsageError extends Error {}
+
+/** Seconds a clean stop may take before we give up waiting and exit anyway. */
+const STOP_DEADLINE_MS = 5000;
+
+export const WATCH_USAGE = `  watch --interface IF…  the gateway daemon: capture live, keep findings in the database
+      --interface IF  capture on IF (repeatable; e.g. br-lan)
+      --filter BPF    capture filter (default: everything)
+      --db PATH       database (default /var/lib/notcreepy/notcreepy.db, or $STATE_DIRECTORY)
+      --config PATH   config file (default /etc/notcreepy/config.json when it exists)
+      --retain-days N keep data last seen within N days (default 30)
+      --max-db-mb N   cap the database's data at N MiB, oldest flows first (default 1024; 0: none)
+      --user NAME     when started as root: run as NAME once the capture is open
+      --lan PREFIX    an extra LAN prefix (CIDR), repeatable
+      --log-file PATH log there instead of stderr (reopened on SIGHUP)
+      --no-dashboard  do not serve the dashboard
+      --queue-frames N  packets the analysis queue holds before it drops (default 131072)
+  replay FILE…        feed capture files through the daemon's live pipeline
+      --speed N|max   N times the recorded pace (default 1), or as fast as possible
+      --db PATH       database (required)
+      --lan PREFIX    an extra LAN prefix (CIDR), repeatable
+  forget DEVICE       delete every stored row about one device (its MAC or IP, as listed)
+      --db PATH       database (default as for watch)
+`;
+
+function parse(
+  args: string[],
+  options: NonNullable<Parameters<typeof parseArgs>[0]>['options'],
+): { values: Record<string, unknown>; positionals: string[] } {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new DaemonUsageError((err as Error).message);
+  }
+}
+
+function positiveInt(text: string | undefined, name: string, min = 1): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new DaemonUsageError(`${name} must be an integer of at least ${min}`);
+  return n;
+}
+
+interface Logging {
+  log: Logger;
+  /** Reopen the log file (SIGHUP, after logrotate moved it). */
+  reopen(): void;
+}
+
+function createDaemonLogger(level: string, file: string | null): Logging {
+  const dest = pino.destination(file === null ? { fd: 2, sync: true } : { dest: file, sync: true, mkdir: true });
+  return { log: pino({ name: 'notcreepy', level }, dest as DestinationStream), reopen: () => (file === null ? undefined : dest.reopen()) };
+}
+
+/** The detectors with the privacy one reading tracker lists that SIGHUP can reload. */
+function detectorsWith(intel: { current: TrackerIntel }) {
+  const privacy = makePrivacyDetector(() => intel.current);
+  return DETECTORS.map((d) => (d.standard === 5 ? privacy : d));
+}
+
+function pipelineOptions(config: DaemonConfig, intel: { current: TrackerIntel }): PipelineOptions {
+  return {
+    ...DEFAULT_PIPELINE_OPTIONS,
+    lanPrefixes: [...DEFAULT_LAN_PREFIXES, ...config.lan_prefixes],
+    detectors: detectorsWith(intel),
+  };
+}
+
+/** uid and gid of a user from /etc/passwd (no native module needed). */
+function lookupUser(name: string): { uid: number; gid: number } {
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[0] === name);
+  if (line === undefined) throw new DaemonUsageError(`--user ${name}: no such user`);
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/**
+ * Started as root with a user to become: make the database's folder theirs, then switch for good
+ * (group first: once the uid changes we may no longer change groups). The open capture sockets
+ * stay usable; nothing else of root's remains.
+ */
+function dropPrivileges(user: string, db: string, log: Logger): void {
+  const { uid, gid } = lookupUser(user);
+  const dir = dirname(db);
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o750 });
+  chownSync(dir, uid, gid);
+  for (const f of [db, `${db}-wal`, `${db}-shm`]) if (existsSync(f)) chownSync(f, uid, gid);
+  process.setgroups?.([gid]);
+  process.setgid?.(gid);
+  process.setuid?.(uid);
+  log.info({ user, uid, gid }, 'dropped root: running as an unprivileged user');
+}
+
+async function version(): Promise<string> {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Runs a started daemon until a signal (or, for a replay, the end of its files); returns the exit code. */
+async function runUntilStopped(daemon: Daemon, logging: Logging, reload: () => void, endsByItself: boolean): Promise<number> {
+  const { log } = logging;
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (why: string, code: number): void => {
+      if (stopping) return;
+      stopping = true;
+      const deadline = setTimeout(() => {
+        log.error('clean stop took longer than 5 s; exiting anyway');
+        process.exit(1);
+      }, STOP_DEADLINE_MS);
+      deadline.unref();
+      try {
+        daemon.stop();
+        log.info({ why }, 'stopped; everything written');
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'error while stopping');
+        code = 1;
+      }
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      process.off('SIGHUP', onHup);
+      clearTimeout(deadline);
+      resolve(code);
+    };
+    const onTerm = (): void => stop('SIGTERM', 0);
+    const onInt = (): void => stop('SIGINT', 0);
+    const onHup = (): void => {
+      logging.reopen();
+      try {
+        reload();
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'reload failed; keeping the previous configuration');
+      }
+    };
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+    process.on('SIGHUP', onHup);
+    if (endsByItself) {
+      daemon.finished().then(
+        () => stop('end of input', 0),
+        (err: unknown) => {
+          log.error({ err: (err as Error).message }, 'replay failed');
+          process.stderr.write(`notcreepy: error: ${(err as Error).message}\n`);
+          stop('error', 1);
+        },
+      );
+    }
+  });
+}
+
+function loadIntel(config: DaemonConfig, log: Logger): TrackerIntel {
+  const intel = TrackerIntel.load({ userLists: config.tracker_lists });
+  log.info({ lists: intel.lists }, 'tracker lists loaded');
+  return intel;
+}
+
+export async function watchCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    interface: { type: 'string', multiple: true, short: 'i' },
+    filter: { type: 'string' },
+    db: { type: 'string' },
+    config: { type: 'string' },
+    'retain-days': { type: 'string' },
+    'max-db-mb': { type: 'string' },
+    user: { type: 'string' },
+    lan: { type: 'string', multiple: true },
+    'log-file': { type: 'string' },
+    'no-dashboard': { type: 'boolean', default: false },
+    'queue-frames': { type: 'string' },
+    debug: { type: 'boolean', default: false },
+  });
+  const configPath = (values.config as string | undefined) ?? null;
+  const readConfig = (): DaemonConfig => {
+    const c = loadConfig(configPath);
+    // Command-line options win over the file.
+    if (values.interface) c.interfaces = values.interface as string[];
+    if (values.filter !== undefined) c.filter = values.filter as string;
+    if (values.db !== undefined) c.db = values.db as string;
+    c.retain_days = positiveInt(values['retain-days'] as string | undefined, '--retain-days') ?? c.retain_days;
+    c.max_db_mb = positiveInt(values['max-db-mb'] as string | undefined, '--max-db-mb', 0) ?? c.max_db_mb;
+    if (values.user !== undefined) c.user = values.user as string;
+    if (values.lan) c.lan_prefixes = [...c.lan_prefixes, ...(values.lan as string[])];
+    if (values['no-dashboard']) c.dashboard.enabled = false;
+    return c;
+  };
+  let config: DaemonConfig;
+  try {
+    config = readConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) throw new DaemonUsageError(err.message);
+    throw err;
+  }
+  if (config.interfaces.length === 0) throw new DaemonUsageError('watch needs --interface IF (or "interfaces" in the config file)');
+  const logging = createDaemonLogger(config.log_level, (values['log-file'] as string | undefined) ?? null);
+  const { log } = logging;
+  const intel = { current: loadIntel(config, log) };
+  const isRoot = process.getuid?.() === 0;
+  const source: DaemonSource = {
+    kind: 'live',
+    interfaces: config.interfaces,
+    filter: config.filter,
+    bufferBytes: config.capture_buffer_mb * 1024 * 1024,
+  };
+  const daemon = new Daemon({
+    db: config.db,
+    source,
+    pipeline: pipelineOptions(config, intel),
+    flushIntervalMs: config.flush_interval_seconds * 1000,
+    retainDays: config.retain_days,
+    maxDbBytes: config.max_db_mb > 0 ? config.max_db_mb * 1024 * 1024 : null,
+    pruneIntervalMs: DEFAULT_DAEMON_TIMING.pruneIntervalMs,
+    queue: {
+      ...DEFAULT_FRAME_QUEUE_OPTIONS,
+      capacityFrames: positiveInt(values['queue-frames'] as string | undefined, '--queue-frames', 16) ?? DEFAULT_FRAME_QUEUE_OPTIONS.capacityFrames,
+    },
+    version: await version(),
+    log,
+    afterCaptureOpen: () => {
+      if (isRoot && config.user !== null) dropPrivileges(config.user, config.db, log);
+    },
+  });
+  daemon.start();
+  log.info(
+    { version: await version(), interfaces: config.interfaces, filter: config.filter || null, db: config.db, retainDays: config.retain_days, pid: process.pid },
+    'notcreepy watch started',
+  );
+  if (isRoot && config.user === null) {
+    log.warn('running as root: give "user" in the config (or --user), or use the systemd unit, which needs only CAP_NET_RAW');
+  }
+  const dashboard = config.dashboard.enabled ? await startDaemonDashboard(config, log) : null;
+  const reload = (): void => {
+    const next = readConfig();
+    intel.current = loadIntel(next, log);
+    config.retain_days = next.retain_days;
+    if (next.interfaces.join() !== config.interfaces.join() || next.filter !== config.filter) {
+      log.warn('interfaces and filter changes need a restart');
+    }
+    log.info({ retainDays: next.retain_days }, 'configuration reloaded (SIGHUP)');
+  };
+  const code = await runUntilStopped(daemon, logging, reload, false);
+  await dashboard?.close();
+  return code;
+}
+
+/** The dashboard served by the daemon itself (same options as `serve`). */
+async function startDaemonDashboard(config: DaemonConfig, log: Logger): Promise<{ close(): Promise<void> } | null> {
+  void config;
+  void log;
+  return null;
+}
+
+export async function replayCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    speed: { type: 'string', default: '1' },
+    db: { type: 'string' },
+    lan: { type: 'string', multiple: true },
+    'log-file': { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+    debug: { type: 'boolean', default: false },
+  });
+  if (positionals.length === 0) throw new DaemonUsageError('replay needs at least one capture file');
+  if (values.db === undefined) throw new DaemonUsageError('replay needs --db PATH (where the daemon would keep its data)');
+  const speed: ReplaySpeed | null = parseSpeed(values.speed as string);
+  if (speed === null) throw new DaemonUsageError('--speed must be a positive number or "max"');
+  for (const f of positionals) if (!existsSync(f)) throw new DaemonUsageError(`${f}: no such file`);
+  const config = loadConfig(null);
+  config.lan_prefixes = (values.lan as string[] | undefined) ?? [];
+  const logging = createDaemonLogger(values.verbose ? 'info' : 'warn', (values['log-file'] as string | undefined) ?? null);
+  const intel = { current: TrackerIntel.load({ userLists: config.tracker_lists }) };
+  const daemon = new Daemon({
+    db: values.db as string,
+    source: { kind: 'replay', files: positionals, speed },
+    pipeline: pipelineOptions(config, intel),
+    // Replays are labs' reproducible runs: nothing is pruned from what they replay.
+    pruneIntervalMs: 2 ** 31 - 1,
+    retainDays: 3650,
+    version: await version(),
+    log: logging.log,
+  });
+  daemon.start();
+  logging.log.info({ files: positionals, speed, db: values.db }, 'notcreepy replay started');
+  const code = await runUntilStopped(daemon, logging, () => {}, true);
+  if (code === 0) {
+    const s = new Store(values.db as string);
+    try {
+      const status = s.readStatus();
+      process.stdout.write(
+        `replayed ${status?.packets ?? 0} packets into ${values.db as string}: ${status?.flows_stored ?? 0} flows, ${status?.findings ?? 0} findings\n`,
+      );
+    } finally {
+      s.close();
+    }
+  }
+  return code;
+}
+
+export async function forgetCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    db: { type: 'string' },
+    config: { type: 'string' },
+    debug: { type: 'boolean', default: false },
+  });
+  if (positionals.length !== 1) throw new DaemonUsageError('forget needs exactly one device id (its MAC, or its IP when it has none)');
+  const db = (values.db as string | undefined) ?? loadConfig((values.config as string | undefined) ?? null).db;
+  if (!existsSync(db)) throw new DaemonUsageError(`${db}: no such database`);
+  const store = new Store(db);
+  try {
+    const id = positionals[0].toLowerCase();
+    const deleted = store.forgetDevice(id);
+    if (deleted.devices === 0) {
+      process.stderr.write(`notcreepy: no device "${positionals[0]}" in ${db}\n`);
+      return 1;
+    }
+    process.stdout.write(
+      `forgot ${id}: ${deleted.flows} flows, ${deleted.findings} findings, ${deleted.observations} observations deleted from ${db}\n`,
+    );
+    return 0;
+  } finally {
+    store.close();
+  }
+}
