@@ -10,6 +10,7 @@ import { DEFAULT_FRAME_QUEUE_OPTIONS } from '../capture/queue.js';
 import { parseSpeed, type ReplaySpeed } from '../capture/replay.js';
 import { DEFAULT_LAN_PREFIXES } from '../decode/address.js';
 import { ConfigError, loadConfig, type DaemonConfig } from '../daemon/config.js';
+import { defaultUnitOptions, systemdUnit } from '../daemon/systemd.js';
 import { Daemon, DEFAULT_DAEMON_TIMING, type DaemonSource } from '../daemon/daemon.js';
 import { TrackerIntel } from '../intel/trackers.js';
 import { DEFAULT_PIPELINE_OPTIONS, type PipelineOptions } from '../pipeline.js';
@@ -40,6 +41,11 @@ export const WATCH_USAGE = `  watch --interface IF…  the gateway daemon: captu
       --lan PREFIX    an extra LAN prefix (CIDR), repeatable
   forget DEVICE       delete every stored row about one device (its MAC or IP, as listed)
       --db PATH       database (default as for watch)
+  health              exit 0 when a daemon is running and reported within 30 s (Docker HEALTHCHECK)
+      --db PATH       database (default as for watch)
+  systemd-unit        print a systemd unit for this installation (CAP_NET_RAW only, sandboxed)
+      --user NAME     the user it runs as (default notcreepy)
+      --config PATH   the config file it reads (default /etc/notcreepy/config.json)
 `;
 
 function parse(
@@ -339,4 +345,38 @@ export async function forgetCommand(argv: string[]): Promise<number> {
   } finally {
     store.close();
   }
+}
+
+/** A daemon's status older than this means it is stuck or gone (it writes every 5 s). */
+const HEALTH_MAX_AGE_MS = 30_000;
+
+export async function healthCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { db: { type: 'string' }, config: { type: 'string' }, debug: { type: 'boolean', default: false } });
+  const db = (values.db as string | undefined) ?? loadConfig((values.config as string | undefined) ?? null).db;
+  const unhealthy = (why: string): number => {
+    process.stderr.write(`notcreepy: unhealthy: ${why}\n`);
+    return 1;
+  };
+  if (!existsSync(db)) return unhealthy(`no database at ${db}`);
+  const store = new Store(db);
+  try {
+    const status = store.readStatus();
+    if (status === null) return unhealthy('no daemon has reported to this database');
+    if (!status.running) return unhealthy(`the daemon stopped at ${status.updated_at}`);
+    const age = Date.now() - Date.parse(status.updated_at);
+    if (age > HEALTH_MAX_AGE_MS) return unhealthy(`no report for ${Math.round(age / 1000)} s (last at ${status.updated_at})`);
+    process.stdout.write(`ok: ${status.packets} packets, ${status.drops_queue} dropped, ${status.flows_live} live flows\n`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+export async function systemdUnitCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { user: { type: 'string' }, config: { type: 'string' }, debug: { type: 'boolean', default: false } });
+  const o = defaultUnitOptions();
+  if (values.user !== undefined) o.user = values.user as string;
+  if (values.config !== undefined) o.configPath = values.config as string;
+  process.stdout.write(systemdUnit(o));
+  return 0;
 }

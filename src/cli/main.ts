@@ -9,7 +9,7 @@ import { DEFAULT_LAN_PREFIXES } from '../decode/address.js';
 import { DEFAULT_PIPELINE_OPTIONS } from '../pipeline.js';
 import { StoreError } from '../store/store.js';
 import { runAnalyze } from './analyze.js';
-import { DaemonUsageError, forgetCommand, replayCommand, watchCommand, WATCH_USAGE } from './daemon.js';
+import { DaemonUsageError, forgetCommand, healthCommand, replayCommand, systemdUnitCommand, watchCommand, WATCH_USAGE } from './daemon.js';
 import { ConfigError } from '../daemon/config.js';
 
 const USAGE = `usage: notcreepy <command> [options]
@@ -82,6 +82,10 @@ async function main(argv: string[]): Promise<number> {
       return replayCommand(rest);
     case 'forget':
       return forgetCommand(rest);
+    case 'health':
+      return healthCommand(rest);
+    case 'systemd-unit':
+      return systemdUnitCommand(rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
