@@ -4,6 +4,7 @@
  * the daemon (`watch`) takes the same ones and starts the same dashboard.
  */
 import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
 import { createLogger } from '../log.js';
 import { StoreError } from '../store/store.js';
 import { DEFAULT_HOST, DEFAULT_PORT, DashboardOptionsError, startDashboard, validateDashboardOptions, type DashboardOptions } from '../server/index.js';
@@ -63,6 +64,8 @@ export interface ServeIo {
   stderr?: NodeJS.WritableStream;
   /** Resolves when the server should stop (default: SIGINT or SIGTERM). */
   until?: Promise<unknown>;
+  /** Where the log goes (default: pino JSON lines on stderr). */
+  logger?: Logger;
   /** Called once the dashboard listens (tests read the address from it). */
   onListening?: (info: { url: string; fingerprint: string | null; setupToken: string | null }) => void;
 }
@@ -117,7 +120,7 @@ export async function serveCommand(argv: string[], io: ServeIo = {}): Promise<nu
     if (err instanceof DashboardOptionsError) return fail(2, err.message);
     throw err;
   }
-  const logger = createLogger(values.verbose ? 'debug' : (process.env.NOTCREEPY_LOG_LEVEL ?? 'info'));
+  const logger = io.logger ?? createLogger(values.verbose ? 'debug' : (process.env.NOTCREEPY_LOG_LEVEL ?? 'info'));
   let running;
   try {
     running = await startDashboard({ ...listen, db, logger });
@@ -135,7 +138,9 @@ export async function serveCommand(argv: string[], io: ServeIo = {}): Promise<nu
     lines.push(`certificate SHA-256 fingerprint: ${running.fingerprint}`);
     lines.push('(self-signed unless you gave --cert: your browser warns once; check that it shows this fingerprint)');
   }
-  if (running.setupToken !== null) lines.push(`no password yet: open the page and enter the one-time setup token ${running.setupToken}`);
+  if (running.setupToken !== null) {
+    lines.push(`no password yet: open ${running.url}#setup=${running.setupToken} (or enter the one-time setup token ${running.setupToken}) and choose one`);
+  }
   stdout.write(`${lines.join('\n')}\n`);
   io.onListening?.({ url: running.url, fingerprint: running.fingerprint, setupToken: running.setupToken });
   await (io.until ?? untilSignal());
