@@ -3,9 +3,11 @@
  * Every run is recorded in the store (a temporary database when --db is not given) and the
  * report is read back from it.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { BundleError } from '../report/bundle.js';
+import { writeHtmlReport } from '../report/html.js';
 import { readCapture } from '../capture/reader.js';
 import { CaptureError, formatWarning, type CaptureWarning } from '../capture/types.js';
 import { DEFAULT_PIPELINE_OPTIONS, Pipeline, type PipelineOptions } from '../pipeline.js';
@@ -20,6 +22,8 @@ export interface AnalyzeOptions {
   files: string[];
   db: string | null;
   json: boolean;
+  /** Also write a self-contained HTML report here. */
+  html?: string | null;
   pipeline?: PipelineOptions;
   /** Log level for the run's log lines on stderr (default: silent). */
   logLevel?: string;
@@ -103,7 +107,16 @@ export async function analyzeInto(
   return { captureId, warnings };
 }
 
+/** The report could not be written where the user asked (a user error, one line). */
+export class OutputError extends Error {
+  override name = 'OutputError';
+}
+
 export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
+  if (options.html && !existsSync(dirname(resolve(options.html)))) {
+    // Checked before a long analysis, not after.
+    throw new OutputError(`cannot write ${options.html}: no such directory ${dirname(resolve(options.html))}`);
+  }
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
   const tempDir = options.db === null ? mkdtempSync(join(tmpdir(), 'notcreepy-')) : null;
@@ -115,6 +128,15 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
     const devices = deviceReports(store, captureId);
     if (options.json) writeJsonReport(stdout, capture, devices, flowReports(store, captureId));
     else printSummary(stdout, capture, devices);
+    if (options.html) {
+      try {
+        await writeHtmlReport(store, options.html, { files: options.files });
+      } catch (err) {
+        if (err instanceof BundleError) throw err;
+        throw new OutputError(`cannot write ${options.html}: ${(err as Error).message}`);
+      }
+      if (!options.json) stdout.write(`HTML report written to ${options.html}\n`);
+    }
   } finally {
     store.close();
     if (tempDir !== null) rmSync(tempDir, { recursive: true, force: true });
