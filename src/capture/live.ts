@@ -1,13 +1,19 @@
 /**
- * Live capture with `cap` (libpcap): one handle per interface, promiscuous, snaplen 65535.
+ * Live capture with `cap` (libpcap): one handle per interface, promiscuous, snaplen 65535, on
+ * the main thread (cap registers its poll handle on the default event loop, so it cannot run in
+ * a worker thread: its callbacks would fire on the main thread with the worker's handles).
  *
  * What `cap` gives and does not (checked against its source, 0.2.1): a `packet` event with the
  * captured length only, the bytes written into ONE buffer we supply (overwritten by the next
  * packet), no timestamp, no pcap_stats. So each packet is stamped on receipt with a monotonic
  * clock anchored to wall time, and copied straight into the bounded FrameQueue; kernel drop
  * counts are not available through `cap`, interface drops are read from sysfs instead.
- * Opening needs root or CAP_NET_RAW. `cap` is an optional native module and cannot be loaded in
- * two threads, so it is loaded here, lazily, on the main thread only.
+ * Opening needs root or CAP_NET_RAW. `cap` is an optional native module, loaded lazily.
+ *
+ * libpcap's ring is what absorbs the main thread's pauses (a database write, a garbage
+ * collection). It is sized in frames of the interface's largest packet: with segmentation
+ * offloads on (GRO/GSO/TSO) that is 64 KiB, and a 32 MiB ring holds only ~500 packets; with them
+ * off, ~20,000. The README says to turn them off on the capture interface.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -42,7 +48,10 @@ export interface LiveCaptureOptions {
   bufferBytes: number;
 }
 
-export const DEFAULT_CAPTURE_BUFFER_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_CAPTURE_BUFFER_BYTES = 32 * 1024 * 1024;
+
+/** Queued packets at which the read loop hands the thread to the analysis. */
+const BACKLOG_FRAMES = 256;
 
 let capModule: CapModule | null = null;
 
@@ -99,11 +108,11 @@ export class CaptureClock {
   }
 }
 
-/** Kernel-side receive drops of an interface (sysfs), or null where not readable. */
-export function interfaceRxDropped(iface: string): number | null {
+/** An interface's receive counter from sysfs (rx_packets, rx_dropped), or null where not readable. */
+export function interfaceCounter(iface: string, counter: 'rx_packets' | 'rx_dropped'): number | null {
   if (!/^[\w.@:-]+$/.test(iface)) return null;
   try {
-    return Number(readFileSync(`/sys/class/net/${iface}/statistics/rx_dropped`, 'utf8').trim());
+    return Number(readFileSync(`/sys/class/net/${iface}/statistics/${counter}`, 'utf8').trim());
   } catch {
     return null;
   }
@@ -114,15 +123,24 @@ export class LiveCapture {
   received = 0;
   /** Packets longer than our buffer (cut). */
   truncated = 0;
+  /** Packets the queue refused (the analysis fell behind). */
+  get queueDrops(): number {
+    return this.queue.dropped;
+  }
   private readonly handles: CapHandle[] = [];
+  private readonly rxPacketsAtStart: (number | null)[] = [];
+  private readonly receivedBy: number[] = [];
   private readonly rxDroppedAtStart: (number | null)[] = [];
   readonly clock = new CaptureClock();
 
   constructor(
     private readonly options: LiveCaptureOptions,
     private readonly queue: FrameQueue,
-    /** Called after a packet is queued, so the consumer can schedule a drain. */
-    private readonly onPacket: () => void,
+    /**
+     * Called from the read loop once BACKLOG_FRAMES wait: cap reads the socket until it is empty,
+     * so under load nothing else gets the thread unless the consumer runs from here.
+     */
+    private readonly onBacklog: () => void,
   ) {}
 
   /** Opens every interface; throws CaptureError with the fix when one cannot be opened. */
@@ -147,6 +165,8 @@ export class LiveCapture {
 
   private open(Cap: CapModule['Cap'], iface: string, index: number): void {
     const handle = new Cap();
+    // cap keeps only a raw pointer to this buffer: it must stay referenced (the packet handler
+    // below does) or libpcap writes into freed memory.
     const buffer = Buffer.alloc(65535);
     let linkName: string;
     try {
@@ -161,26 +181,46 @@ export class LiveCapture {
       throw new CaptureError(iface, `unsupported link type ${linkName}`);
     }
     this.handles.push(handle);
-    this.rxDroppedAtStart.push(interfaceRxDropped(iface));
+    this.rxDroppedAtStart.push(interfaceCounter(iface, 'rx_dropped'));
+    this.rxPacketsAtStart.push(interfaceCounter(iface, 'rx_packets'));
+    this.receivedBy.push(0);
     const queue = this.queue;
     const clock = this.clock;
-    const notify = this.onPacket;
-    // The hot path: stamp, copy into the ring (or count the drop), wake the consumer.
+    const onBacklog = this.onBacklog;
+    const backlog = Math.min(BACKLOG_FRAMES, queue.capacityFrames >> 1);
+    // The hot path: stamp, copy into the ring (or count the drop), let the consumer catch up.
+    const receivedBy = this.receivedBy;
     handle.on('packet', (nbytes: number, truncated: boolean) => {
       this.received++;
+      receivedBy[index]++;
       if (truncated) this.truncated++;
       queue.push(clock.nowUs(), linkType, buffer, 0, nbytes, nbytes, index);
-      notify();
+      if (queue.length >= backlog) onBacklog();
     });
   }
 
-  /** Receive drops of the interfaces since start, or null when none is readable. */
+  /** Receive drops of the interfaces (driver, backlog) since start, or null when none is readable. */
   interfaceDrops(): number | null {
     let total: number | null = null;
     this.options.interfaces.forEach((iface, i) => {
-      const now = interfaceRxDropped(iface);
+      const now = interfaceCounter(iface, 'rx_dropped');
       const start = this.rxDroppedAtStart[i];
       if (now !== null && start !== null && start !== undefined) total = (total ?? 0) + Math.max(0, now - start);
+    });
+    return total;
+  }
+
+  /**
+   * Packets the interfaces received since start that never reached us: lost in libpcap's ring
+   * (cap exposes no pcap_stats, so this is estimated from the interfaces' own counters), or null
+   * when they are not readable.
+   */
+  missedPackets(): number | null {
+    let total: number | null = null;
+    this.options.interfaces.forEach((iface, i) => {
+      const now = interfaceCounter(iface, 'rx_packets');
+      const start = this.rxPacketsAtStart[i];
+      if (now !== null && start !== null && start !== undefined) total = (total ?? 0) + Math.max(0, now - start - this.receivedBy[i]);
     });
     return total;
   }

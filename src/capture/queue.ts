@@ -1,17 +1,20 @@
 /**
  * A bounded queue of frames between a capture source and the pipeline: one preallocated byte
- * ring plus typed arrays for each frame's metadata, so queueing a packet allocates nothing.
+ * ring plus typed arrays for each frame's metadata, all in SharedArrayBuffers, so that queueing a
+ * packet allocates nothing and the producer can be another thread.
  *
- * Live capture pushes every packet as it arrives (libpcap's buffer is reused for the next one);
- * the daemon drains the queue in slices. When the pipeline falls behind, push() refuses and
- * counts the drop instead of growing without bound or stalling the capture.
+ * One producer, one consumer, which may be different threads (today both are the main thread:
+ * cap cannot run in a worker). The consumer peeks a frame, handles it, then releases it: the
+ * frame's bytes stay in place until released, and it sleeps in waitForData when the queue is
+ * empty. When the ring is full, push() refuses and counts the drop instead of
+ * growing without bound or stalling the capture.
  */
 import type { RawFrame } from './types.js';
 
 export interface FrameQueueOptions {
   /** Bytes of frame data the ring holds. */
   capacityBytes: number;
-  /** Frames the ring holds, whatever their size. */
+  /** Frames the ring holds, whatever their size (rounded up to a power of two). */
   capacityFrames: number;
 }
 
@@ -20,106 +23,139 @@ export const DEFAULT_FRAME_QUEUE_OPTIONS: FrameQueueOptions = {
   capacityFrames: 131072,
 };
 
+/** The shared memory of a queue: what a worker needs to attach to it. */
+export interface SharedFrameQueue {
+  control: SharedArrayBuffer;
+  slab: SharedArrayBuffer;
+  meta: SharedArrayBuffer;
+  frames: number;
+}
+
+// control: Int32 slots. WRITTEN and READ count frames forever (wrapping); SLEEPING is set by a
+// consumer waiting for data, so the producer notifies only then.
+const WRITTEN = 0;
+const READ = 1;
+const SLEEPING = 2;
+const CONTROL_SLOTS = 4;
+
+// meta, per frame: ts (float64) | start, caplen, origLen, linkType<<16 | source (uint32 each).
+const META_BYTES = 8 + 4 * 4;
+
+/** Atomics.waitAsync (in Node since 16; typed from ES2024 on, beyond our lib setting). */
+const waitAsync = (Atomics as unknown as {
+  waitAsync(array: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
+}).waitAsync;
+
 export class FrameQueue {
-  /** Frames refused because the queue was full, and their bytes on the wire. */
+  /** Producer side: frames refused because the queue was full, and their bytes on the wire. */
   dropped = 0;
   droppedBytes = 0;
-  /** Most frames ever queued at once (how close to overload we came). */
+  /** Consumer side: most frames ever waiting at once (how close to overload we came). */
   peakFrames = 0;
 
+  readonly shared: SharedFrameQueue;
+  private readonly control: Int32Array;
   private readonly slab: Buffer;
   private readonly ts: Float64Array;
   private readonly start: Uint32Array;
   private readonly caplen: Uint32Array;
   private readonly origLen: Uint32Array;
-  private readonly linkType: Uint32Array;
-  private readonly source: Uint16Array;
-  private head = 0;
-  private count = 0;
-  /** Where the next frame's bytes go. */
+  private readonly linkSource: Uint32Array;
+  private readonly mask: number;
+  /** Producer-local: where the next frame's bytes go. */
   private writePos = 0;
+  /** Consumer-local: frames peeked and not yet released. */
+  private held = 0;
 
-  constructor(options: FrameQueueOptions = DEFAULT_FRAME_QUEUE_OPTIONS) {
-    this.slab = Buffer.allocUnsafe(options.capacityBytes);
-    const n = options.capacityFrames;
-    this.ts = new Float64Array(n);
-    this.start = new Uint32Array(n);
-    this.caplen = new Uint32Array(n);
-    this.origLen = new Uint32Array(n);
-    this.linkType = new Uint32Array(n);
-    this.source = new Uint16Array(n);
+  constructor(options: FrameQueueOptions | SharedFrameQueue = DEFAULT_FRAME_QUEUE_OPTIONS) {
+    let shared: SharedFrameQueue;
+    if ('control' in options) {
+      shared = options;
+    } else {
+      let frames = 1;
+      while (frames < options.capacityFrames) frames *= 2;
+      shared = {
+        control: new SharedArrayBuffer(CONTROL_SLOTS * 4),
+        slab: new SharedArrayBuffer(options.capacityBytes),
+        meta: new SharedArrayBuffer(frames * META_BYTES),
+        frames,
+      };
+    }
+    this.shared = shared;
+    const n = shared.frames;
+    this.mask = n - 1;
+    this.control = new Int32Array(shared.control);
+    this.slab = Buffer.from(shared.slab);
+    this.ts = new Float64Array(shared.meta, 0, n);
+    this.start = new Uint32Array(shared.meta, n * 8, n);
+    this.caplen = new Uint32Array(shared.meta, n * 12, n);
+    this.origLen = new Uint32Array(shared.meta, n * 16, n);
+    this.linkSource = new Uint32Array(shared.meta, n * 20, n);
   }
 
+  /** Frames waiting (including one peeked and not yet released). */
   get length(): number {
-    return this.count;
+    return (Atomics.load(this.control, WRITTEN) - Atomics.load(this.control, READ)) | 0;
   }
 
-  /** Fraction of the frame slots or bytes in use, whichever is fuller (0..1). */
-  get fill(): number {
-    if (this.count === 0) return 0;
-    const readPos = this.start[this.head];
-    const used = this.writePos >= readPos ? this.writePos - readPos : this.slab.length - readPos + this.writePos;
-    return Math.max(this.count / this.ts.length, used / this.slab.length);
+  get capacityFrames(): number {
+    return this.mask + 1;
   }
+
+  /**
+   * Producer side (it alone knows where it writes): fraction of the frame slots or bytes in
+   * use, whichever is fuller (0..1).
+   */
+  get fill(): number {
+    const count = this.length;
+    if (count === 0) return 0;
+    const readPos = this.start[Atomics.load(this.control, READ) & this.mask];
+    const writePos = this.writePos;
+    const used = writePos >= readPos ? writePos - readPos : this.slab.length - readPos + writePos;
+    return Math.max(count / (this.mask + 1), used / this.slab.length);
+  }
+
+  // ---- producer ----
 
   /** Copies one frame in; false (and counted as dropped) when there is no room. */
   push(tsUs: number, linkType: number, data: Buffer, offset: number, caplen: number, origLen: number, sourceIndex: number): boolean {
-    const slots = this.ts.length;
+    const control = this.control;
+    const written = Atomics.load(control, WRITTEN);
+    const read = Atomics.load(control, READ);
+    const count = (written - read) | 0;
     const cap = this.slab.length;
-    if (this.count === slots || caplen > cap) return this.drop(origLen);
+    if (count > this.mask || caplen > cap) return this.drop(origLen);
     let at: number;
-    if (this.count === 0) {
+    if (count === 0) {
       at = 0;
     } else {
-      const readPos = this.start[this.head];
+      const readPos = this.start[read & this.mask];
       if (this.writePos >= readPos) {
         // Not wrapped: room at the end, or else at the start before the oldest frame.
         if (this.writePos + caplen <= cap) at = this.writePos;
         else if (caplen < readPos) at = 0;
         else return this.drop(origLen);
-      } else {
+      } else if (this.writePos + caplen < readPos) {
         // Wrapped: room only between the write position and the oldest frame.
-        if (this.writePos + caplen < readPos) at = this.writePos;
-        else return this.drop(origLen);
+        at = this.writePos;
+      } else {
+        return this.drop(origLen);
       }
     }
     data.copy(this.slab, at, offset, offset + caplen);
-    const i = (this.head + this.count) % slots;
+    const i = written & this.mask;
     this.ts[i] = tsUs;
     this.start[i] = at;
     this.caplen[i] = caplen;
     this.origLen[i] = origLen;
-    this.linkType[i] = linkType;
-    this.source[i] = sourceIndex;
+    this.linkSource[i] = (linkType << 16) | (sourceIndex & 0xffff);
     this.writePos = at + caplen;
-    this.count++;
-    if (this.count > this.peakFrames) this.peakFrames = this.count;
-    return true;
-  }
-
-  /** Capture time of the oldest frame, or NaN when empty. */
-  peekTsUs(): number {
-    return this.count === 0 ? NaN : this.ts[this.head];
-  }
-
-  /**
-   * Points `frame` at the oldest frame and removes it from the queue. Its bytes stay valid until
-   * the next push, so the consumer must finish with the frame before yielding to the event loop.
-   */
-  shift(frame: RawFrame): boolean {
-    if (this.count === 0) return false;
-    const i = this.head;
-    frame.tsUs = this.ts[i];
-    frame.linkType = this.linkType[i];
-    frame.caplen = this.caplen[i];
-    frame.origLen = this.origLen[i];
-    frame.data = this.slab;
-    frame.offset = this.start[i];
-    frame.sourceIndex = this.source[i];
-    this.head = (i + 1) % this.ts.length;
-    this.count--;
-    // Empty: start again at the beginning (keeps frames contiguous and the ring unfragmented).
-    if (this.count === 0) this.writePos = 0;
+    // Publish the frame only once its bytes and metadata are in place.
+    Atomics.store(control, WRITTEN, (written + 1) | 0);
+    if (Atomics.load(control, SLEEPING) !== 0) {
+      Atomics.store(control, SLEEPING, 0);
+      Atomics.notify(control, WRITTEN);
+    }
     return true;
   }
 
@@ -127,5 +163,59 @@ export class FrameQueue {
     this.dropped++;
     this.droppedBytes += origLen;
     return false;
+  }
+
+  // ---- consumer ----
+
+  /** Capture time of the oldest waiting frame, or NaN when empty. */
+  peekTsUs(): number {
+    return this.length === 0 ? NaN : this.ts[Atomics.load(this.control, READ) & this.mask];
+  }
+
+  /**
+   * Points `frame` at the oldest frame without removing it: its bytes stay valid until release().
+   * One frame at a time: peek, handle, release.
+   */
+  peek(frame: RawFrame): boolean {
+    const count = this.length;
+    if (count === 0) return false;
+    if (count > this.peakFrames) this.peakFrames = count;
+    const i = Atomics.load(this.control, READ) & this.mask;
+    frame.tsUs = this.ts[i];
+    const ls = this.linkSource[i];
+    frame.linkType = ls >>> 16;
+    frame.sourceIndex = ls & 0xffff;
+    frame.caplen = this.caplen[i];
+    frame.origLen = this.origLen[i];
+    frame.data = this.slab;
+    frame.offset = this.start[i];
+    this.held = 1;
+    return true;
+  }
+
+  /** The peeked frame is handled: its slot and bytes go back to the producer. */
+  release(): void {
+    if (this.held === 0) return;
+    this.held = 0;
+    Atomics.add(this.control, READ, 1);
+  }
+
+  /** Wakes a consumer waiting in waitForData (at shutdown, so nothing waits forever). */
+  wake(): void {
+    Atomics.store(this.control, SLEEPING, 0);
+    Atomics.notify(this.control, WRITTEN);
+  }
+
+  /** Resolves when the producer has written something (at once if something is waiting). */
+  async waitForData(): Promise<void> {
+    const control = this.control;
+    const written = Atomics.load(control, WRITTEN);
+    Atomics.store(control, SLEEPING, 1);
+    if (((written - Atomics.load(control, READ)) | 0) !== 0) {
+      Atomics.store(control, SLEEPING, 0);
+      return;
+    }
+    const w = waitAsync(control, WRITTEN, written);
+    if (w.async) await w.value;
   }
 }

@@ -55,7 +55,6 @@ export class ReplaySource {
   constructor(
     private readonly files: string[],
     private readonly queue: FrameQueue,
-    private readonly onPacket: () => void,
     private readonly onWarning: (w: CaptureWarning) => void,
   ) {}
 
@@ -66,7 +65,6 @@ export class ReplaySource {
       this.read++;
       this.bytes += f.origLen;
       queue.push(f.tsUs, f.linkType, f.data, f.offset, f.caplen, f.origLen, f.sourceIndex);
-      this.onPacket();
     };
     for (let i = 0; i < this.files.length; i++) {
       await readCapture(this.files[i], sink, {

@@ -16,6 +16,9 @@ import { TrackerIntel } from '../intel/trackers.js';
 import { DEFAULT_PIPELINE_OPTIONS, type PipelineOptions } from '../pipeline.js';
 import { DETECTORS } from '../standards/index.js';
 import { makePrivacyDetector } from '../standards/privacy.js';
+import { DashboardOptionsError, startDashboard } from '../server/index.js';
+import { TlsSetupError } from '../server/tls.js';
+import { DASHBOARD_ARG_OPTIONS } from './serve.js';
 import { Store } from '../store/store.js';
 
 export class DaemonUsageError extends Error {}
@@ -33,7 +36,8 @@ export const WATCH_USAGE = `  watch --interface IF…  the gateway daemon: captu
       --user NAME     when started as root: run as NAME once the capture is open
       --lan PREFIX    an extra LAN prefix (CIDR), repeatable
       --log-file PATH log there instead of stderr (reopened on SIGHUP)
-      --no-dashboard  do not serve the dashboard
+      --no-dashboard  do not serve the dashboard (else: the dashboard options below, default
+                      from the config: every interface, port 8443)
       --queue-frames N  packets the analysis queue holds before it drops (default 131072)
   replay FILE…        feed capture files through the daemon's live pipeline
       --speed N|max   N times the recorded pace (default 1), or as fast as possible
@@ -136,18 +140,19 @@ async function runUntilStopped(daemon: Daemon, logging: Logging, reload: () => v
         process.exit(1);
       }, STOP_DEADLINE_MS);
       deadline.unref();
-      try {
-        daemon.stop();
-        log.info({ why }, 'stopped; everything written');
-      } catch (err) {
-        log.error({ err: (err as Error).message }, 'error while stopping');
-        code = 1;
-      }
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
-      process.off('SIGHUP', onHup);
-      clearTimeout(deadline);
-      resolve(code);
+      daemon.stop().then(
+        () => log.info({ why }, 'stopped; everything written'),
+        (err: unknown) => {
+          log.error({ err: (err as Error).message }, 'error while stopping');
+          code = 1;
+        },
+      ).finally(() => {
+        process.off('SIGTERM', onTerm);
+        process.off('SIGINT', onInt);
+        process.off('SIGHUP', onHup);
+        clearTimeout(deadline);
+        resolve(code);
+      });
     };
     const onTerm = (): void => stop('SIGTERM', 0);
     const onInt = (): void => stop('SIGINT', 0);
@@ -194,6 +199,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     'log-file': { type: 'string' },
     'no-dashboard': { type: 'boolean', default: false },
     'queue-frames': { type: 'string' },
+    ...DASHBOARD_ARG_OPTIONS,
     debug: { type: 'boolean', default: false },
   });
   const configPath = (values.config as string | undefined) ?? null;
@@ -208,6 +214,10 @@ export async function watchCommand(argv: string[]): Promise<number> {
     if (values.user !== undefined) c.user = values.user as string;
     if (values.lan) c.lan_prefixes = [...c.lan_prefixes, ...(values.lan as string[])];
     if (values['no-dashboard']) c.dashboard.enabled = false;
+    if (values.host !== undefined) c.dashboard.host = values.host as string;
+    if (values.port !== undefined) c.dashboard.port = positiveInt(values.port as string, '--port', 0) ?? c.dashboard.port;
+    if (values.cert !== undefined) c.dashboard.cert = values.cert as string;
+    if (values.key !== undefined) c.dashboard.key = values.key as string;
     return c;
   };
   let config: DaemonConfig;
@@ -246,7 +256,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
       if (isRoot && config.user !== null) dropPrivileges(config.user, config.db, log);
     },
   });
-  daemon.start();
+  await daemon.start();
   log.info(
     { version: await version(), interfaces: config.interfaces, filter: config.filter || null, db: config.db, retainDays: config.retain_days, pid: process.pid },
     'notcreepy watch started',
@@ -254,7 +264,15 @@ export async function watchCommand(argv: string[]): Promise<number> {
   if (isRoot && config.user === null) {
     log.warn('running as root: give "user" in the config (or --user), or use the systemd unit, which needs only CAP_NET_RAW');
   }
-  const dashboard = config.dashboard.enabled ? await startDaemonDashboard(config, log) : null;
+  let dashboard: { close(): Promise<void> } | null = null;
+  if (config.dashboard.enabled) {
+    try {
+      dashboard = await startDaemonDashboard(config, log, { plainHttp: values['plain-http'] === true, resetPassword: values['reset-password'] === true });
+    } catch (err) {
+      await daemon.stop();
+      throw dashboardStartError(err, config);
+    }
+  }
   const reload = (): void => {
     const next = readConfig();
     intel.current = loadIntel(next, log);
@@ -270,10 +288,29 @@ export async function watchCommand(argv: string[]): Promise<number> {
 }
 
 /** The dashboard served by the daemon itself (same options as `serve`). */
-async function startDaemonDashboard(config: DaemonConfig, log: Logger): Promise<{ close(): Promise<void> } | null> {
-  void config;
-  void log;
-  return null;
+/** A dashboard that cannot start stops the daemon with one line saying why. */
+function dashboardStartError(err: unknown, config: DaemonConfig): Error {
+  const d = config.dashboard;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new DaemonStartError(`dashboard: port ${d.port} on ${d.host} is already in use (set dashboard.port, or --port)`);
+  if (code === 'EACCES') return new DaemonStartError(`dashboard: not allowed to listen on port ${d.port}`);
+  if (code === 'EADDRNOTAVAIL') return new DaemonStartError(`dashboard: ${d.host} is not an address of this machine`);
+  if (err instanceof DashboardOptionsError || err instanceof TlsSetupError) return new DaemonStartError(`dashboard: ${err.message}`);
+  return err as Error;
+}
+
+/** The daemon could not start for a reason the user can fix (one line, exit 1). */
+export class DaemonStartError extends Error {
+  override name = 'DaemonStartError';
+}
+
+async function startDaemonDashboard(
+  config: DaemonConfig,
+  log: Logger,
+  flags: { plainHttp: boolean; resetPassword: boolean },
+): Promise<{ close(): Promise<void> }> {
+  const d = config.dashboard;
+  return startDashboard({ db: config.db, host: d.host, port: d.port, cert: d.cert, key: d.key, logger: log, createDatabase: true, ...flags });
 }
 
 export async function replayCommand(argv: string[]): Promise<number> {
@@ -304,7 +341,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     version: await version(),
     log: logging.log,
   });
-  daemon.start();
+  await daemon.start();
   logging.log.info({ files: positionals, speed, db: values.db }, 'notcreepy replay started');
   const code = await runUntilStopped(daemon, logging, () => {}, true);
   if (code === 0) {

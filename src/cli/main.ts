@@ -8,8 +8,10 @@ import { CaptureError } from '../capture/types.js';
 import { DEFAULT_LAN_PREFIXES } from '../decode/address.js';
 import { DEFAULT_PIPELINE_OPTIONS } from '../pipeline.js';
 import { StoreError } from '../store/store.js';
-import { runAnalyze } from './analyze.js';
-import { DaemonUsageError, forgetCommand, healthCommand, replayCommand, systemdUnitCommand, watchCommand, WATCH_USAGE } from './daemon.js';
+import { OutputError, runAnalyze } from './analyze.js';
+import { demoCommand } from './demo.js';
+import { DASHBOARD_USAGE, serveCommand } from './serve.js';
+import { DaemonStartError, DaemonUsageError, forgetCommand, healthCommand, replayCommand, systemdUnitCommand, watchCommand, WATCH_USAGE } from './daemon.js';
 import { ConfigError } from '../daemon/config.js';
 
 const USAGE = `usage: notcreepy <command> [options]
@@ -17,12 +19,16 @@ const USAGE = `usage: notcreepy <command> [options]
 commands:
   analyze FILE…     analyse pcap/pcapng files (.gz too; "-" reads standard input)
       --json          print one JSON document instead of the readable summary
+      --html OUT      also write a self-contained HTML report (one file, opens offline)
       --db PATH       keep the results in this SQLite database (default: a temporary one)
       --lan PREFIX    an extra LAN prefix (CIDR), repeatable; defaults: ${DEFAULT_LAN_PREFIXES.join(' ')}
       --max-flows N   bound on live flows (default ${DEFAULT_PIPELINE_OPTIONS.flowTable.maxFlows})
       --store-facts   also keep every flow's dissected facts as JSON (table flow_facts)
       --verbose       log the run's figures (pino JSON lines) on stderr
+  serve --db PATH      the dashboard over a database (HTTPS; see the dashboard options below)
+  demo                analyse the bundled demo capture and serve its dashboard on https://localhost:8443
 ${WATCH_USAGE}
+${DASHBOARD_USAGE}
 options for every command:
   --debug           show stack traces
   -h, --help        this help
@@ -44,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
     case 'analyze': {
       const { values, positionals } = parseArgsOrUsage(rest, {
         json: { type: 'boolean', default: false },
+        html: { type: 'string' },
         db: { type: 'string' },
         lan: { type: 'string', multiple: true },
         'max-flows': { type: 'string' },
@@ -66,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
         files: positionals,
         db: (values.db as string | undefined) ?? null,
         json: values.json as boolean,
+        html: (values.html as string | undefined) ?? null,
         logLevel: values.verbose ? 'info' : undefined,
         pipeline: {
           ...DEFAULT_PIPELINE_OPTIONS,
@@ -76,6 +84,10 @@ async function main(argv: string[]): Promise<number> {
       });
       return 0;
     }
+    case 'serve':
+      return serveCommand(rest);
+    case 'demo':
+      return demoCommand(rest);
     case 'watch':
       return watchCommand(rest);
     case 'replay':
@@ -116,7 +128,7 @@ main(process.argv.slice(2)).then(
     if (err instanceof UsageError || err instanceof DaemonUsageError || err instanceof ConfigError) {
       process.stderr.write(`notcreepy: ${err.message}\n(run "notcreepy --help" for usage)\n`);
       process.exitCode = 2;
-    } else if (err instanceof CaptureError || err instanceof StoreError) {
+    } else if (err instanceof CaptureError || err instanceof StoreError || err instanceof OutputError || err instanceof DaemonStartError) {
       process.stderr.write(`notcreepy: error: ${err.message}\n`);
       process.exitCode = 1;
     } else {

@@ -57,6 +57,8 @@ export const DEFAULT_DAEMON_TIMING = {
 
 /** Longest a drain slice holds the event loop before letting libpcap's callback run again. */
 const DRAIN_SLICE_MS = 8;
+/** How often an idle daemon looks at the queue again (the latency added to a quiet network). */
+const IDLE_POLL_MS = 5;
 /** Queue fill above which a warning is logged (once per status interval). */
 const QUEUE_WARN_FILL = 0.8;
 
@@ -73,6 +75,7 @@ export class Daemon {
   private replayDone: Promise<void> | null = null;
   private drainScheduled = false;
   private paceTimer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
   private readonly startedAt = new Date();
@@ -80,6 +83,10 @@ export class Daemon {
   private lastStatus = { atMs: Date.now(), packets: 0, bytes: 0 };
   private rates = { packets: 0, bytes: 0 };
   private lastFlushMs = Date.now();
+  private lastTickMs = 0;
+  private lastStatusMs = Date.now();
+  private lastPruneMs = Date.now();
+  private inlineDraining = false;
   private warnings: string[] = [];
   private readonly timing: typeof DEFAULT_DAEMON_TIMING;
   private idleResolvers: (() => void)[] = [];
@@ -101,15 +108,14 @@ export class Daemon {
    * Opens the source, then the database, and starts processing. Throws CaptureError (with the
    * fix) if capture cannot start, StoreError if the database cannot be used.
    */
-  start(): void {
+  async start(): Promise<void> {
     const src = this.options.source;
-    const wake = (): void => this.scheduleDrain();
     if (src.kind === 'live') {
       // Packets queue up (bounded) until the pipeline exists a moment later.
       this.live = new LiveCapture(
         { interfaces: src.interfaces, filter: src.filter, bufferBytes: src.bufferBytes ?? DEFAULT_CAPTURE_BUFFER_BYTES },
         this.queue,
-        wake,
+        this.onBacklog,
       );
       this.live.start();
     }
@@ -123,7 +129,7 @@ export class Daemon {
     this.captureId = this.store.beginCapture(src.kind === 'live' ? 'watch' : 'replay', src.kind === 'live' ? src.interfaces : src.files);
     this.pipeline = new Pipeline(this.store, this.captureId, this.options.pipeline ?? DEFAULT_PIPELINE_OPTIONS);
     if (src.kind === 'replay') {
-      this.replay = new ReplaySource(src.files, this.queue, wake, (w: CaptureWarning) => {
+      this.replay = new ReplaySource(src.files, this.queue, (w: CaptureWarning) => {
         this.warnings.push(formatWarning(w));
         this.options.log.warn({ file: w.file, offset: w.offset }, w.message);
       });
@@ -134,11 +140,10 @@ export class Daemon {
       t.unref();
       this.timers.push(t);
     };
-    every(Math.min(1000, this.timing.flushIntervalMs), () => this.tick());
-    every(this.timing.statusIntervalMs, () => this.writeStatus(true));
-    every(this.timing.pruneIntervalMs, () => this.prune());
+    every(Math.min(1000, this.timing.flushIntervalMs), () => this.maintain());
     this.writeStatus(true);
     this.prune();
+    this.scheduleDrain();
   }
 
   /**
@@ -152,39 +157,60 @@ export class Daemon {
   }
 
   private scheduleDrain(): void {
-    if (this.drainScheduled || this.paceTimer !== null || this.pipeline === undefined) return;
+    if (this.drainScheduled || this.paceTimer !== null || this.idleTimer !== null || this.pipeline === undefined || this.stopping) return;
     this.drainScheduled = true;
     setImmediate(this.drain);
   }
 
-  /** Processes queued frames for at most DRAIN_SLICE_MS, then yields to the capture. */
+  /**
+   * Processes queued frames for at most DRAIN_SLICE_MS, then yields (timers, the dashboard);
+   * when the queue is empty, sleeps until the producer writes.
+   */
   private readonly drain = (): void => {
     this.drainScheduled = false;
+    if (this.stopping) return;
+    if (this.drainSlice() === 'paced') return;
+    if (this.queue.length > 0) {
+      this.scheduleDrain();
+      return;
+    }
+    for (const resolve of this.idleResolvers.splice(0)) resolve();
+    // Empty: look again shortly. Waking per packet instead (a promise and an immediate for
+    // each) cost more than the analysis itself at household rates.
+    this.idleTimer = setTimeout(this.wakeFromIdle, IDLE_POLL_MS);
+  };
+
+  /** Handles queued frames for at most DRAIN_SLICE_MS; 'paced' when a replay frame is not due yet. */
+  private drainSlice(): 'paced' | 'done' {
     const queue = this.queue;
     const frame = this.frame;
     const handle = this.pipeline.handleFrame;
     const pacer = this.pacer;
     const deadline = performance.now() + DRAIN_SLICE_MS;
     let n = 0;
-    while (queue.length > 0) {
+    while (queue.peek(frame)) {
       if (pacer !== null) {
-        const wait = pacer.dueInMs(queue.peekTsUs(), Date.now());
+        const wait = pacer.dueInMs(frame.tsUs, Date.now());
         if (wait > 1) {
           this.paceTimer = setTimeout(() => {
             this.paceTimer = null;
             this.scheduleDrain();
           }, wait);
-          return;
+          return 'paced';
         }
       }
-      queue.shift(frame);
       this.lastFrameTsUs = frame.tsUs;
       handle(frame);
+      queue.release();
       // Checking the clock every 64 frames keeps its cost off the per-packet path.
       if ((++n & 63) === 0 && performance.now() > deadline) break;
     }
-    if (queue.length > 0) this.scheduleDrain();
-    else for (const resolve of this.idleResolvers.splice(0)) resolve();
+    return 'done';
+  }
+
+  private readonly wakeFromIdle = (): void => {
+    this.idleTimer = null;
+    this.scheduleDrain();
   };
 
   /** The time the pipeline should consider "now": the wall clock live, the replay's clock otherwise. */
@@ -193,13 +219,45 @@ export class Daemon {
     return this.pacer?.clockUs(Date.now(), this.lastFrameTsUs) ?? this.lastFrameTsUs;
   }
 
-  private tick(): void {
+  /**
+   * Everything periodic, each part when its interval has passed. Called by a timer, and also
+   * from the capture path while it holds the thread (see onBacklog), since under a packet flood
+   * cap's read loop does not return to the event loop and timers would never fire.
+   */
+  private maintain(): void {
     if (this.stopping) return;
+    const nowMs = Date.now();
+    if (nowMs - this.lastTickMs < 1000) return;
+    this.lastTickMs = nowMs;
     const now = this.clockUs();
     // Live: flows idle past their timeout end even when no packet comes to trigger expiry.
     if (this.live !== null) this.pipeline.flows.expireIdle(now);
-    if (Date.now() - this.lastFlushMs >= this.timing.flushIntervalMs) this.flush(now);
+    if (nowMs - this.lastFlushMs >= this.timing.flushIntervalMs) this.flush(now);
+    if (nowMs - this.lastStatusMs >= this.timing.statusIntervalMs) {
+      this.lastStatusMs = nowMs;
+      this.writeStatus(true);
+    }
+    if (nowMs - this.lastPruneMs >= this.timing.pruneIntervalMs) {
+      this.lastPruneMs = nowMs;
+      this.prune();
+    }
   }
+
+  /**
+   * Live capture calls this from inside cap's read loop when the queue holds a backlog: that loop
+   * keeps the thread as long as packets keep arriving, so under load the analysis (and the
+   * periodic work) must run from here or not at all.
+   */
+  private readonly onBacklog = (): void => {
+    if (this.inlineDraining || this.stopping || this.pipeline === undefined) return;
+    this.inlineDraining = true;
+    try {
+      this.drainSlice();
+      this.maintain();
+    } finally {
+      this.inlineDraining = false;
+    }
+  };
 
   private flush(nowUs: number): void {
     this.lastFlushMs = Date.now();
@@ -230,10 +288,9 @@ export class Daemon {
       packets: c.packets,
       bytes: c.bytes,
       malformed: c.malformed,
-      // cap exposes no pcap_stats: the socket's own drops are not knowable from here.
-      drops_kernel: null,
+      drops_kernel: this.live?.missedPackets() ?? null,
       drops_interface: this.live?.interfaceDrops() ?? null,
-      drops_queue: this.queue.dropped,
+      drops_queue: this.queueDrops,
       packets_per_second: Math.round(this.rates.packets),
       bytes_per_second: Math.round(this.rates.bytes),
       flows_live: this.pipeline.flows.size,
@@ -243,11 +300,16 @@ export class Daemon {
     };
     this.store.writeStatus(status);
     const log = this.options.log;
-    if (this.queue.dropped > this.reportedDrops) {
-      log.warn({ dropped: this.queue.dropped - this.reportedDrops, total: this.queue.dropped }, 'analysis fell behind the capture: packets dropped');
-      this.reportedDrops = this.queue.dropped;
-    } else if (this.queue.fill > QUEUE_WARN_FILL) {
-      log.warn({ fill: Math.round(this.queue.fill * 100) }, 'capture queue nearly full');
+    const drops = this.queueDrops + (status.drops_kernel ?? 0);
+    const fill = this.queue.length / this.queue.capacityFrames;
+    if (drops > this.reportedDrops) {
+      log.warn(
+        { dropped: drops - this.reportedDrops, queue: this.queueDrops, kernel: status.drops_kernel },
+        'analysis fell behind the capture: packets dropped',
+      );
+      this.reportedDrops = drops;
+    } else if (fill > QUEUE_WARN_FILL) {
+      log.warn({ fill: Math.round(fill * 100) }, 'capture queue nearly full');
     }
     return status;
   }
@@ -280,22 +342,28 @@ export class Daemon {
    * Clean stop: close the capture, process what is queued, end every live flow, write
    * everything, mark the status stopped, close the database. Idempotent.
    */
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     for (const t of this.timers.splice(0)) clearInterval(t);
     if (this.paceTimer !== null) clearTimeout(this.paceTimer);
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
     this.live?.stop();
+    this.queue.wake();
     if (this.pipeline === undefined) return;
     if (this.pacer === null || this.pacer.speed === 'max') {
       const frame = this.frame;
-      while (this.queue.shift(frame)) this.pipeline.handleFrame(frame);
+      while (this.queue.peek(frame)) {
+        this.pipeline.handleFrame(frame);
+        this.queue.release();
+      }
     }
     this.pipeline.finish(this.warnings);
     this.writeStatus(false);
     this.store.close();
   }
 
+  /** Packets our queue refused (the analysis fell behind the capture). */
   get queueDrops(): number {
     return this.queue.dropped;
   }

@@ -89,7 +89,10 @@ export interface DaemonStatus {
   packets: number;
   bytes: number;
   malformed: number;
-  /** Dropped by the kernel (libpcap ps_drop); null where the platform does not say. */
+  /**
+   * Received by the interfaces but never handed to notcreepy (libpcap's ring overflowed), from
+   * the interfaces' counters since start (cap exposes no pcap_stats); null where not readable.
+   */
   drops_kernel: number | null;
   /** Dropped by the interface or driver (ps_ifdrop); null where the platform does not say. */
   drops_interface: number | null;
