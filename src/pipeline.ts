@@ -223,6 +223,11 @@ export class Pipeline {
    * them, so that a live flow holds no more than its counters and verdict however long it lasts.
    */
   private inspectionDone(flow: Flow, tsUs: number): void {
+    if (flow.forgotten) {
+      flow.facts = null;
+      flow.inspection = null;
+      return;
+    }
     if (flow.app !== null && flow.facts !== null) this.learnNames(flow, flow.app, flow.facts, tsUs);
     flow.verdict = classifyFlow(flow);
     this.standards.inspected(flow, flow.verdict, flow.facts, tsUs);
@@ -254,6 +259,7 @@ export class Pipeline {
   private flowEnded(flow: Flow, reason: FlowEndReason): void {
     this.counters.flows++;
     this.inspector.flowEnded(flow);
+    if (flow.forgotten) return;
     if (flow.deviceId !== null) {
       const d = this.devices.devices.get(flow.deviceId);
       if (d !== undefined) d.seen(flow.lastSeenUs);
@@ -272,7 +278,7 @@ export class Pipeline {
    */
   snapshotLiveFlows(nowUs: number, everyUs: number): void {
     this.flows.forEachLive((flow) => {
-      if (!flow.inspectionDone || flow.verdict === null) return;
+      if (!flow.inspectionDone || flow.verdict === null || flow.forgotten) return;
       if (nowUs - flow.firstSeenUs < everyUs || nowUs - flow.storedUs < everyUs) return;
       (flow.storedUs === 0 ? this.pendingRows : this.pendingReplacements).push(this.toRow(flow, flow.verdict, 'live'));
       flow.storedUs = nowUs;
@@ -325,6 +331,13 @@ export class Pipeline {
     return text;
   }
 
+  /** Ids of the devices this run holds in memory whose salted hash is in `hashes` (see Store.deviceHash). */
+  devicesWithHashes(hashes: Set<string>, hashOf: (id: string) => string): string[] {
+    const found: string[] = [];
+    for (const id of this.devices.devices.keys()) if (hashes.has(hashOf(id))) found.push(id);
+    return found;
+  }
+
   /** Write queued flow rows (one transaction). */
   flushFlows(): void {
     const rows = this.pendingRows;
@@ -334,8 +347,16 @@ export class Pipeline {
     this.pendingReplacements = [];
     // Flows reference their devices: write those first.
     this.flushDevices();
-    this.store.insertFlows(rows);
-    this.store.replaceFlows(replacements);
+    try {
+      this.store.insertFlows(rows);
+      this.store.replaceFlows(replacements);
+    } catch (err) {
+      // Keep the rows (a device deleted by another process makes the batch fail; the daemon
+      // forgets it and writes again).
+      this.pendingRows = rows.concat(this.pendingRows);
+      this.pendingReplacements = replacements.concat(this.pendingReplacements);
+      throw err;
+    }
     this.standards.flush();
   }
 
@@ -398,6 +419,30 @@ export class Pipeline {
       this.store.linkCaptureDevices(this.captureId, [...this.touchedDevices]);
       this.touchedDevices.clear();
     }
+  }
+
+  /**
+   * A device's stored data was deleted (`forget`, the dashboard): drop everything still held
+   * about it, so that nothing of it is written again: the device, its running findings, its
+   * queued rows, the names its DNS answers gave, and its live flows (marked, then ignored).
+   */
+  forgetDevice(id: string): void {
+    this.devices.forget(id);
+    this.standards.forgetDevice(id);
+    this.touchedDevices.delete(id);
+    const mine = (r: FlowRow): boolean => r.device_id === id || r.peer_device_id === id;
+    const forgottenSeqs = new Set<number>();
+    for (const r of [...this.pendingRows, ...this.pendingReplacements]) if (mine(r)) forgottenSeqs.add(r.seq);
+    this.pendingRows = this.pendingRows.filter((r) => !mine(r));
+    this.pendingReplacements = this.pendingReplacements.filter((r) => !mine(r));
+    this.flows.forEachLive((flow) => {
+      if (flow.deviceId === id || flow.peerDeviceId === id) {
+        flow.forgotten = true;
+        forgottenSeqs.add(flow.seq);
+      }
+    });
+    this.pendingFacts = this.pendingFacts.filter((f) => !forgottenSeqs.has(f.flow_seq));
+    for (const key of this.dnsNames.keys()) if (key.startsWith(`${id}|`)) this.dnsNames.delete(key);
   }
 
   /** End of input: end every flow, write everything, record the run's figures. */

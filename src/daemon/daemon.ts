@@ -15,7 +15,8 @@ import { DEFAULT_FRAME_QUEUE_OPTIONS, FrameQueue, type FrameQueueOptions } from 
 import { ReplayPacer, ReplaySource, type ReplaySpeed } from '../capture/replay.js';
 import { formatWarning, type CaptureWarning, type RawFrame } from '../capture/types.js';
 import { DEFAULT_PIPELINE_OPTIONS, Pipeline, type PipelineOptions } from '../pipeline.js';
-import { Store, type DaemonStatus, type DeletedCounts } from '../store/store.js';
+import { resolve } from 'node:path';
+import { Store, storeEvents, type DaemonStatus, type DeletedCounts } from '../store/store.js';
 
 export type DaemonSource =
   | { kind: 'live'; interfaces: string[]; filter: string; bufferBytes?: number }
@@ -126,6 +127,9 @@ export class Daemon {
       this.live?.stop();
       throw err;
     }
+    storeEvents.on('forgotten', this.onForgotten);
+    // Only deletions from now on concern this run.
+    this.forgetLogId = this.store.forgottenSince(0).lastId;
     this.captureId = this.store.beginCapture(src.kind === 'live' ? 'watch' : 'replay', src.kind === 'live' ? src.interfaces : src.files);
     this.pipeline = new Pipeline(this.store, this.captureId, this.options.pipeline ?? DEFAULT_PIPELINE_OPTIONS);
     if (src.kind === 'replay') {
@@ -178,6 +182,25 @@ export class Daemon {
     // Empty: look again shortly. Waking per packet instead (a promise and an immediate for
     // each) cost more than the analysis itself at household rates.
     this.idleTimer = setTimeout(this.wakeFromIdle, IDLE_POLL_MS);
+  };
+
+  /**
+   * Devices forgotten by another process (`notcreepy forget`, a separate `serve`): the store's
+   * forget_log has their salted hashes; drop what this run still holds about them before writing.
+   */
+  private applyForgets(): void {
+    const { lastId, hashes } = this.store.forgottenSince(this.forgetLogId);
+    this.forgetLogId = lastId;
+    if (hashes.length === 0) return;
+    const ids = this.pipeline.devicesWithHashes(new Set(hashes), (id) => this.store.deviceHash(id));
+    for (const id of ids) this.pipeline.forgetDevice(id);
+    if (ids.length > 0) this.options.log.info({ devices: ids.length }, 'forgot devices deleted by another process');
+  }
+  private forgetLogId = 0;
+
+  /** A device deleted through another Store of this process (the dashboard): forget it here too. */
+  private readonly onForgotten = (dbPath: string, deviceId: string): void => {
+    if (dbPath === resolve(this.options.db) && this.pipeline !== undefined && !this.stopping) this.pipeline.forgetDevice(deviceId);
   };
 
   /** Handles queued frames for at most DRAIN_SLICE_MS; 'paced' when a replay frame is not due yet. */
@@ -261,9 +284,17 @@ export class Daemon {
 
   private flush(nowUs: number): void {
     this.lastFlushMs = Date.now();
+    this.applyForgets();
     this.pipeline.finishStaleInspections(nowUs - this.timing.inspectionMaxAgeMs * 1000, nowUs);
     this.pipeline.snapshotLiveFlows(nowUs, this.timing.liveFlowSnapshotMs * 1000);
-    this.pipeline.flushAll();
+    try {
+      this.pipeline.flushAll();
+    } catch (err) {
+      // A device deleted by another process between applyForgets and this write: forget it, retry.
+      this.options.log.warn({ err: (err as Error).message }, 'write failed; re-reading forgotten devices and retrying');
+      this.applyForgets();
+      this.pipeline.flushAll();
+    }
   }
 
   /** Writes the status row (and logs queue pressure and drops) from the counters. */
@@ -350,6 +381,7 @@ export class Daemon {
     if (this.idleTimer !== null) clearTimeout(this.idleTimer);
     this.live?.stop();
     this.queue.wake();
+    storeEvents.off('forgotten', this.onForgotten);
     if (this.pipeline === undefined) return;
     if (this.pacer === null || this.pacer.speed === 'max') {
       const frame = this.frame;

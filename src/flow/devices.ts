@@ -79,6 +79,18 @@ export class DeviceTable {
 
   constructor(private readonly lan: LanMatcher) {}
 
+  /** Drop a device and the addresses learned for it (`forget`); it is new if seen again. */
+  forget(id: string): void {
+    const d = this.devices.get(id);
+    if (d === undefined) return;
+    this.devices.delete(id);
+    if (d.mac >= 0) {
+      this.byMacNumber.delete(d.mac);
+      for (const [ip, mac] of this.macOfIPv4) if (mac === d.mac) this.macOfIPv4.delete(ip);
+      for (const [ip, mac] of this.macOfIPv6) if (mac === d.mac) this.macOfIPv6.delete(ip);
+    }
+  }
+
   isLocal(version: number, words: ArrayLike<number>): boolean {
     return this.lan.isLocal(version, words) && !isGroupOrUnspecified(version, words);
   }

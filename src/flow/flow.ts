@@ -88,6 +88,8 @@ export class Flow {
   serverSink: StreamSink | null = null;
   /** When a still-live flow's row was last written (daemon snapshots of long-lived flows), 0 if never. */
   storedUs = 0;
+  /** Its device was forgotten while the flow was live: nothing more is recorded about it. */
+  forgotten = false;
 
   clientWords(): [number, number, number, number] {
     return [this.c0, this.c1, this.c2, this.c3];

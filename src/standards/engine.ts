@@ -236,6 +236,13 @@ export class StandardsEngine {
   }
 
   /** Write what changed since the last call. */
+  /** Forget the running aggregates of a device whose stored data was deleted. */
+  forgetDevice(deviceId: string): void {
+    for (const map of [this.findings, this.observations]) {
+      for (const [key, a] of map) if (a.deviceId === deviceId) map.delete(key);
+    }
+  }
+
   flush(): void {
     const findings = this.dirtyRows(this.findings);
     if (findings.length > 0) this.store.upsertFindings(findings);

@@ -145,4 +145,13 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX findings_last_seen ON findings(last_seen);
   CREATE INDEX observations_last_seen ON observations(last_seen);
   `,
+  // 5: forgotten devices, so that a daemon running in another process drops what it still holds
+  // about them. Only a salted hash of the id is kept (the salt is in settings), never the id.
+  `
+  CREATE TABLE forget_log (
+    id INTEGER PRIMARY KEY,
+    device_hash TEXT NOT NULL,
+    at TEXT NOT NULL
+  );
+  `,
 ];

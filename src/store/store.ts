@@ -5,6 +5,9 @@
  */
 import type { AggregateRow, StandardsStore } from '../standards/engine.js';
 import Database from 'better-sqlite3';
+import { createHash, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { resolve } from 'node:path';
 import { MIGRATIONS } from './schema.js';
 
 export interface FlowRow {
@@ -113,6 +116,12 @@ export interface DeletedCounts {
   findings: number;
   observations: number;
 }
+
+/**
+ * Devices forgotten through any Store of this process, as ('forgotten', dbPath, deviceId): the
+ * daemon drops what it still holds in memory about them, so nothing comes back on its next write.
+ */
+export const storeEvents = new EventEmitter();
 
 export class StoreError extends Error {
   override name = 'StoreError';
@@ -365,6 +374,11 @@ export class Store implements StandardsStore {
         const observations = db.prepare(`DELETE FROM observations WHERE device_id = ?`).run(deviceId).changes;
         // device_ips and capture_devices go with the device (ON DELETE CASCADE).
         const devices = db.prepare(`DELETE FROM devices WHERE id = ?`).run(deviceId).changes;
+        if (devices > 0) {
+          db.prepare(`INSERT INTO forget_log (device_hash, at) VALUES (?, ?)`).run(this.deviceHash(deviceId), new Date().toISOString());
+          // A day is far longer than any daemon takes to read it.
+          db.prepare(`DELETE FROM forget_log WHERE at < ?`).run(new Date(Date.now() - 86400_000).toISOString());
+        }
         return { devices, flows, findings, observations };
       })(),
     );
@@ -374,8 +388,25 @@ export class Store implements StandardsStore {
     if (counts.devices > 0) {
       db.exec('VACUUM');
       db.pragma('wal_checkpoint(TRUNCATE)');
+      storeEvents.emit('forgotten', resolve(this.path), deviceId);
     }
     return counts;
+  }
+
+  /** Salted hash of a device id, as kept in forget_log. */
+  deviceHash(deviceId: string): string {
+    let salt = this.getSetting<string>('forget_salt');
+    if (salt === null) {
+      salt = randomBytes(16).toString('hex');
+      this.setSetting('forget_salt', salt);
+    }
+    return createHash('sha256').update(salt).update(deviceId).digest('hex');
+  }
+
+  /** forget_log entries after `afterId`: [newest id, hashes]. */
+  forgottenSince(afterId: number): { lastId: number; hashes: string[] } {
+    const rows = this.db.prepare(`SELECT id, device_hash FROM forget_log WHERE id > ? ORDER BY id`).all(afterId) as { id: number; device_hash: string }[];
+    return { lastId: rows.length === 0 ? afterId : rows[rows.length - 1].id, hashes: rows.map((r) => r.device_hash) };
   }
 
   /**
