@@ -277,6 +277,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     const next = readConfig();
     intel.current = loadIntel(next, log);
     config.retain_days = next.retain_days;
+    daemon.setRetention(next.retain_days, next.max_db_mb > 0 ? next.max_db_mb * 1024 * 1024 : null);
     if (next.interfaces.join() !== config.interfaces.join() || next.filter !== config.filter) {
       log.warn('interfaces and filter changes need a restart');
     }

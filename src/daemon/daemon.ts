@@ -58,6 +58,8 @@ export const DEFAULT_DAEMON_TIMING = {
 
 /** Longest a drain slice holds the event loop before letting libpcap's callback run again. */
 const DRAIN_SLICE_MS = 8;
+/** How often the status figures also go to the log. */
+const STATUS_LOG_INTERVAL_MS = 300_000;
 /** How often an idle daemon looks at the queue again (the latency added to a quiet network). */
 const IDLE_POLL_MS = 5;
 /** Queue fill above which a warning is logged (once per status interval). */
@@ -90,6 +92,7 @@ export class Daemon {
   private inlineDraining = false;
   private warnings: string[] = [];
   private readonly timing: typeof DEFAULT_DAEMON_TIMING;
+  private maxDbBytes: number | null;
   private idleResolvers: (() => void)[] = [];
 
   constructor(private readonly options: DaemonOptions) {
@@ -101,6 +104,7 @@ export class Daemon {
       pruneIntervalMs: options.pruneIntervalMs ?? DEFAULT_DAEMON_TIMING.pruneIntervalMs,
       retainDays: options.retainDays ?? DEFAULT_DAEMON_TIMING.retainDays,
     };
+    this.maxDbBytes = options.maxDbBytes ?? null;
     this.queue = new FrameQueue(options.queue ?? DEFAULT_FRAME_QUEUE_OPTIONS);
     this.pacer = options.source.kind === 'replay' ? new ReplayPacer(options.source.speed) : null;
   }
@@ -258,7 +262,11 @@ export class Daemon {
     if (nowMs - this.lastFlushMs >= this.timing.flushIntervalMs) this.flush(now);
     if (nowMs - this.lastStatusMs >= this.timing.statusIntervalMs) {
       this.lastStatusMs = nowMs;
-      this.writeStatus(true);
+      const status = this.writeStatus(true);
+      if (nowMs - this.lastStatusLogMs >= STATUS_LOG_INTERVAL_MS) {
+        this.lastStatusLogMs = nowMs;
+        this.logStatus(status);
+      }
     }
     if (nowMs - this.lastPruneMs >= this.timing.pruneIntervalMs) {
       this.lastPruneMs = nowMs;
@@ -346,6 +354,22 @@ export class Daemon {
   }
   private reportedDrops = 0;
 
+  /** SIGHUP: new retention settings from the config file (the dashboard's setting still wins). */
+  setRetention(retainDays: number, maxDbBytes: number | null): void {
+    this.timing.retainDays = retainDays;
+    this.maxDbBytes = maxDbBytes;
+  }
+
+  /** The status figures as one log line (every few minutes, and at stop). */
+  private logStatus(s: DaemonStatus): void {
+    const { packets, bytes, packets_per_second, bytes_per_second, flows_live, flows_stored, findings, drops_queue, drops_kernel } = s;
+    this.options.log.info(
+      { packets, bytes, packets_per_second, bytes_per_second, flows_live, flows_stored, findings, drops_queue, drops_kernel },
+      'status',
+    );
+  }
+  private lastStatusLogMs = Date.now();
+
   /** Retention by age (the dashboard's retain_days setting wins over the option) and size cap. */
   prune(): DeletedCounts {
     const days = this.store.getSetting<number>('retain_days') ?? this.timing.retainDays;
@@ -353,7 +377,7 @@ export class Daemon {
     // keeps recorded times, so age is measured from the newest data, not from today.
     const newest = this.live !== null ? Date.now() / 1000 : this.newestDataSeconds();
     const olderThan = newest === null ? undefined : newest - days * 86400;
-    const maxBytes = this.options.maxDbBytes ?? undefined;
+    const maxBytes = this.maxDbBytes ?? undefined;
     const deleted = this.store.prune({ olderThan, maxBytes });
     if (deleted.flows + deleted.findings + deleted.devices + deleted.observations > 0) {
       this.options.log.info({ ...deleted, retainDays: days, maxDbBytes: maxBytes ?? null }, 'pruned old data');
@@ -391,7 +415,7 @@ export class Daemon {
       }
     }
     this.pipeline.finish(this.warnings);
-    this.writeStatus(false);
+    this.logStatus(this.writeStatus(false));
     this.store.close();
   }
 

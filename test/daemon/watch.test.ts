@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/analysis.js';
+import { CAM as CAM_ID } from '../helpers/standards.js';
 import { canMakeNamespaces, createHomeNet, DEV_MAC, exited, INET_IP, waitFor, type HomeNet } from '../helpers/netns.js';
 
 const MAIN = join(REPO, 'dist/cli/main.js');
@@ -227,6 +228,71 @@ describe.skipIf(!usable)('notcreepy watch on a gateway bridge', () => {
     await waitFor('a finding after the flood', 10_000, () => (findingCodes(db, DEV_MAC).includes('cleartext-credentials') ? true : undefined));
     d.child.kill('SIGTERM');
     expect((await exited(d.child)).code).toBe(0);
+  });
+
+  it('started as root with --user, keeps capturing as that user with no capability, and reloads on SIGHUP', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'notcreepy-watch-'));
+    chmodSync(dir, 0o777);
+    const db = join(dir, 'watch.db');
+    const log = join(dir, 'notcreepy.log');
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ retain_days: 30 }));
+    const child = net.spawn(net.gw, ['node', MAIN, 'watch', '--interface', net.bridge, '--db', db, '--no-dashboard', '--user', 'nobody', '--config', config, '--log-file', log]);
+    daemons.push(child);
+    let err = '';
+    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    const logText = (): string => {
+      try {
+        return readFileSync(log, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    await waitFor('the start line in the log file', 15_000, () => {
+      if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}: ${err}`);
+      return logText().includes('notcreepy watch started') ? true : undefined;
+    });
+    expect(logText()).toMatch(/dropped root: running as an unprivileged user/);
+    const proc = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    expect(/^Uid:\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(proc)?.slice(1)).toEqual(['65534', '65534', '65534']);
+    expect(/^CapEff:\s+(\S+)/m.exec(proc)?.[1]).toBe('0000000000000000');
+    deviceTraffic();
+    await waitFor('a finding captured after dropping root', 10_000, () => (findingCodes(db, DEV_MAC).includes('cleartext-credentials') ? true : undefined));
+    // logrotate moves the file away; SIGHUP reopens it and reloads the config.
+    writeFileSync(config, JSON.stringify({ retain_days: 7 }));
+    execFileSync('mv', [log, `${log}.1`]);
+    child.kill('SIGHUP');
+    await waitFor('the reload line in the new log file', 10_000, () => (logText().includes('configuration reloaded (SIGHUP)') ? true : undefined));
+    expect(logText()).toMatch(/"retainDays":7/);
+    child.kill('SIGTERM');
+    expect((await exited(child)).code).toBe(0);
+  });
+
+  it('deletes data last seen before its retention period when it starts, keeping the rest', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'notcreepy-watch-'));
+    const db = join(dir, 'watch.db');
+    execFileSync('node', [MAIN, 'analyze', join(REPO, 'captures/lan-standards.pcap'), '--db', db]);
+    // Age everything the camera did by 40 days; the rest stays as recorded (today).
+    const w = new Database(db);
+    const days40 = 40 * 86400;
+    w.prepare(`UPDATE flows SET first_seen = first_seen - ?, last_seen = last_seen - ? WHERE device_id = ? OR peer_device_id = ?`).run(days40, days40, CAM_ID, CAM_ID);
+    w.prepare(`UPDATE findings SET first_seen = first_seen - ?, last_seen = last_seen - ? WHERE device_id = ?`).run(days40, days40, CAM_ID);
+    w.prepare(`UPDATE devices SET first_seen = first_seen - ?, last_seen = last_seen - ? WHERE id = ?`).run(days40, days40, CAM_ID);
+    const others = (w.prepare(`SELECT count(*) AS n FROM findings WHERE device_id != ?`).get(CAM_ID) as { n: number }).n;
+    w.close();
+    const d = await startDaemon(db, ['--retain-days', '30']);
+    await waitFor('the pruning log line', 10_000, () => (d.stderr().includes('pruned old data') ? true : undefined));
+    d.child.kill('SIGTERM');
+    expect((await exited(d.child)).code).toBe(0);
+    const r = openDb(db);
+    try {
+      expect(r.prepare(`SELECT count(*) AS n FROM findings WHERE device_id = ?`).get(CAM_ID)).toEqual({ n: 0 });
+      expect(r.prepare(`SELECT count(*) AS n FROM flows WHERE device_id = ?`).get(CAM_ID)).toEqual({ n: 0 });
+      expect(r.prepare(`SELECT count(*) AS n FROM devices WHERE id = ?`).get(CAM_ID)).toEqual({ n: 0 });
+      expect((r.prepare(`SELECT count(*) AS n FROM findings WHERE device_id != ?`).get(CAM_ID) as { n: number }).n).toBe(others);
+    } finally {
+      r.close();
+    }
   });
 
   it('captures as an unprivileged user holding only CAP_NET_RAW, and says what to do without it', async () => {
