@@ -10,7 +10,8 @@
 # Needs root (ip netns), tcpreplay, taskset; the corpus in ../shared/corpus (or CORPUS=dir).
 #
 # Environment: LIVE_SECONDS (default 60), LIVE_RATES (default "50000 100000 150000 200000"),
-# LIVE_LOOPS (default 10), CORPUS, BENCH_INPUT (default DERIVED_bench_merged_shared.pcap).
+# LIVE_LOOPS (default 10), CORPUS, BENCH_INPUT (default DERIVED_bench_merged_shared.pcap),
+# LIVE_DAEMON_ARGS (extra options for notcreepy watch, e.g. "--config FILE").
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -58,7 +59,8 @@ PACKETS="$(capinfos -c -M -T -r "$INPUT" | cut -f2)"
 log "input: $INPUT ($PACKETS packets), ${SECONDS_PER_RATE}s per rate, rates: $RATES"
 
 start_daemon() { # start_daemon DB
-  ip netns exec "$NS" taskset -c 0 node "$ROOT/dist/cli/main.js" watch --interface cap0 --db "$1" --no-dashboard \
+  # shellcheck disable=SC2086 # LIVE_DAEMON_ARGS is a list of options
+  ip netns exec "$NS" taskset -c 0 node "$ROOT/dist/cli/main.js" watch --interface cap0 --db "$1" --no-dashboard ${LIVE_DAEMON_ARGS:-} \
     2>"$WORK/daemon.log" &
   DAEMON_PID=$!
   for _ in $(seq 100); do grep -q 'notcreepy watch started' "$WORK/daemon.log" && return 0; sleep 0.1; done
