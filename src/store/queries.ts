@@ -7,7 +7,7 @@
  * Every value a client sends reaches SQL as a bound parameter: WHERE clauses are assembled only
  * from the fixed fragments below.
  */
-import { DEFAULT_LAN_PREFIXES, LanMatcher, formatEndpoint, parseIp } from '../decode/address.js';
+import { DEFAULT_LAN_PREFIXES, LanMatcher, parseIp } from '../decode/address.js';
 import { trackerIntel, type TrackerIntel } from '../intel/trackers.js';
 import { trackerVerdict } from '../standards/privacy.js';
 import { reportCard, type Overall, type ReportCard } from '../standards/report-card.js';
@@ -25,7 +25,7 @@ import type {
   TrackerOrganisation,
   TrafficSeries,
 } from '../server/api-types.js';
-import { isoTime, standardsOf, type FindingEvidence, type FlowReport } from './report.js';
+import { flowReport, isoTime, standardsOf, type FindingEvidence, type FlowReport } from './report.js';
 import type { Store } from './store.js';
 
 // -------------------------------------------------------------------------------------------------
@@ -494,38 +494,6 @@ export function findingsChangedSince(store: Store, cursor: FindingCursor, max = 
 
 // -------------------------------------------------------------------------------------------------
 // Flows
-
-function endpoint(ipVersion: number, ip: string, port: number, proto: string): string {
-  return proto === 'tcp' || proto === 'udp' || proto === 'sctp' ? formatEndpoint(ipVersion, ip, port) : ip;
-}
-
-function flowReport(r: Record<string, unknown>): FlowReport {
-  const proto = r.proto as string;
-  const v = r.ip_version as number;
-  return {
-    id: r.id as number,
-    proto,
-    src: endpoint(v, r.client_ip as string, r.client_port as number, proto),
-    dst: endpoint(v, r.server_ip as string, r.server_port as number, proto),
-    device: (r.device_id as string | null) ?? null,
-    peer_device: (r.peer_device_id as string | null) ?? null,
-    vlan: r.vlan as number,
-    packets: (r.packets_c2s as number) + (r.packets_s2c as number),
-    bytes: (r.bytes_c2s as number) + (r.bytes_s2c as number),
-    packets_c2s: r.packets_c2s as number,
-    packets_s2c: r.packets_s2c as number,
-    bytes_c2s: r.bytes_c2s as number,
-    bytes_s2c: r.bytes_s2c as number,
-    first_seen: isoTime(r.first_seen as number),
-    last_seen: isoTime(r.last_seen as number),
-    tcp_state: (r.tcp_state as string | null) ?? null,
-    end_reason: r.end_reason as string,
-    app: (r.app as string | null) ?? null,
-    encryption: (r.encryption as string | null) ?? null,
-    reason: (r.reason as string | null) ?? null,
-    server_name: (r.server_name as string | null) ?? null,
-  };
-}
 
 function flowWhere(filter: FlowFilter): Where {
   const where = new Where();

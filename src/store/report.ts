@@ -308,31 +308,34 @@ export function* flowReports(store: Store, captureId: number): Generator<FlowRep
   const rows = store.db
     .prepare(`SELECT * FROM flows WHERE capture_id = ? ORDER BY first_seen, id`)
     .iterate(captureId) as IterableIterator<Record<string, unknown>>;
-  for (const r of rows) {
-    const proto = r.proto as string;
-    const v = r.ip_version as number;
-    yield {
-      id: r.id as number,
-      proto,
-      src: endpoint(v, r.client_ip as string, r.client_port as number, proto),
-      dst: endpoint(v, r.server_ip as string, r.server_port as number, proto),
-      device: (r.device_id as string | null) ?? null,
-      peer_device: (r.peer_device_id as string | null) ?? null,
-      vlan: r.vlan as number,
-      packets: (r.packets_c2s as number) + (r.packets_s2c as number),
-      bytes: (r.bytes_c2s as number) + (r.bytes_s2c as number),
-      packets_c2s: r.packets_c2s as number,
-      packets_s2c: r.packets_s2c as number,
-      bytes_c2s: r.bytes_c2s as number,
-      bytes_s2c: r.bytes_s2c as number,
-      first_seen: isoTime(r.first_seen as number),
-      last_seen: isoTime(r.last_seen as number),
-      tcp_state: (r.tcp_state as string | null) ?? null,
-      end_reason: r.end_reason as string,
-      app: (r.app as string | null) ?? null,
-      encryption: (r.encryption as string | null) ?? null,
-      reason: (r.reason as string | null) ?? null,
-      server_name: (r.server_name as string | null) ?? null,
-    };
-  }
+  for (const r of rows) yield flowReport(r);
+}
+
+/** One flows row as the JSON and the API show it. */
+export function flowReport(r: Record<string, unknown>): FlowReport {
+  const proto = r.proto as string;
+  const v = r.ip_version as number;
+  return {
+    id: r.id as number,
+    proto,
+    src: endpoint(v, r.client_ip as string, r.client_port as number, proto),
+    dst: endpoint(v, r.server_ip as string, r.server_port as number, proto),
+    device: (r.device_id as string | null) ?? null,
+    peer_device: (r.peer_device_id as string | null) ?? null,
+    vlan: r.vlan as number,
+    packets: (r.packets_c2s as number) + (r.packets_s2c as number),
+    bytes: (r.bytes_c2s as number) + (r.bytes_s2c as number),
+    packets_c2s: r.packets_c2s as number,
+    packets_s2c: r.packets_s2c as number,
+    bytes_c2s: r.bytes_c2s as number,
+    bytes_s2c: r.bytes_s2c as number,
+    first_seen: isoTime(r.first_seen as number),
+    last_seen: isoTime(r.last_seen as number),
+    tcp_state: (r.tcp_state as string | null) ?? null,
+    end_reason: r.end_reason as string,
+    app: (r.app as string | null) ?? null,
+    encryption: (r.encryption as string | null) ?? null,
+    reason: (r.reason as string | null) ?? null,
+    server_name: (r.server_name as string | null) ?? null,
+  };
 }
