@@ -134,6 +134,7 @@ export class Daemon {
     storeEvents.on('forgotten', this.onForgotten);
     // Only deletions from now on concern this run.
     this.forgetLogId = this.store.forgottenSince(0).lastId;
+    this.store.setSetting('retain_days_configured', this.timing.retainDays);
     this.captureId = this.store.beginCapture(src.kind === 'live' ? 'watch' : 'replay', src.kind === 'live' ? src.interfaces : src.files);
     this.pipeline = new Pipeline(this.store, this.captureId, this.options.pipeline ?? DEFAULT_PIPELINE_OPTIONS);
     if (src.kind === 'replay') {
@@ -358,6 +359,7 @@ export class Daemon {
   setRetention(retainDays: number, maxDbBytes: number | null): void {
     this.timing.retainDays = retainDays;
     this.maxDbBytes = maxDbBytes;
+    this.store.setSetting('retain_days_configured', retainDays);
   }
 
   /** The status figures as one log line (every few minutes, and at stop). */
@@ -372,11 +374,11 @@ export class Daemon {
 
   /** Retention by age (the dashboard's retain_days setting wins over the option) and size cap. */
   prune(): DeletedCounts {
-    const days = this.store.getSetting<number>('retain_days') ?? this.timing.retainDays;
+    const days = this.store.retentionDays();
     // The daemon's data is stamped with capture time: live, that is the wall clock; a replay
     // keeps recorded times, so age is measured from the newest data, not from today.
     const newest = this.live !== null ? Date.now() / 1000 : this.newestDataSeconds();
-    const olderThan = newest === null ? undefined : newest - days * 86400;
+    const olderThan = newest === null || days === null ? undefined : newest - days * 86400;
     const maxBytes = this.maxDbBytes ?? undefined;
     const deleted = this.store.prune({ olderThan, maxBytes });
     if (deleted.flows + deleted.findings + deleted.devices + deleted.observations > 0) {

@@ -458,8 +458,8 @@ export async function buildApp(options: AppOptions): Promise<DashboardApp> {
   app.get('/api/status', { schema: { querystring: S.noQuery, response: { 200: S.statusResponse } } }, async () => statusOf());
 
   const settings = (): Settings => {
-    const days = store.getSetting<number>(RETAIN_DAYS_SETTING);
-    return { retain_days: typeof days === 'number' ? days : null };
+    // What the daemon actually applies: this setting once saved here, else its configured value.
+    return { retain_days: store.retentionDays() };
   };
   app.get('/api/settings', { schema: { querystring: S.noQuery, response: { 200: S.settingsResponse } } }, async () => settings());
   app.put<{ Body: { retain_days: number | null } }>(

@@ -342,6 +342,20 @@ export class Store implements StandardsStore {
       .run(key, JSON.stringify(value));
   }
 
+  hasSetting(key: string): boolean {
+    return this.db.prepare(`SELECT 1 FROM settings WHERE key = ?`).get(key) !== undefined;
+  }
+
+  /**
+   * Days of data to keep: the dashboard's choice ('retain_days', where null means keep
+   * everything) once made, else the daemon's configured value ('retain_days_configured', written
+   * by the daemon at start and on SIGHUP), else null (a database made by analyze: nothing prunes it).
+   */
+  retentionDays(): number | null {
+    if (this.hasSetting('retain_days')) return this.getSetting<number | null>('retain_days');
+    return this.getSetting<number>('retain_days_configured');
+  }
+
   writeStatus(status: DaemonStatus): void {
     this.db
       .prepare(

@@ -279,7 +279,21 @@ describe.skipIf(!usable)('notcreepy watch on a gateway bridge', () => {
     w.prepare(`UPDATE findings SET first_seen = first_seen - ?, last_seen = last_seen - ? WHERE device_id = ?`).run(days40, days40, CAM_ID);
     w.prepare(`UPDATE devices SET first_seen = first_seen - ?, last_seen = last_seen - ? WHERE id = ?`).run(days40, days40, CAM_ID);
     const others = (w.prepare(`SELECT count(*) AS n FROM findings WHERE device_id != ?`).get(CAM_ID) as { n: number }).n;
+    const camFindings = (w.prepare(`SELECT count(*) AS n FROM findings WHERE device_id = ?`).get(CAM_ID) as { n: number }).n;
+    // First, "keep everything" chosen on the dashboard (stored as null) wins over --retain-days.
+    w.prepare(`INSERT INTO settings (key, value) VALUES ('retain_days', 'null')`).run();
     w.close();
+    const keep = await startDaemon(db, ['--retain-days', '30']);
+    keep.child.kill('SIGTERM');
+    expect((await exited(keep.child)).code).toBe(0);
+    expect(keep.stderr()).not.toContain('pruned old data');
+    const k = openDb(db);
+    expect(k.prepare(`SELECT count(*) AS n FROM findings WHERE device_id = ?`).get(CAM_ID)).toEqual({ n: camFindings });
+    k.close();
+    // Then with no dashboard choice, the configured 30 days apply.
+    const w2 = new Database(db);
+    w2.prepare(`DELETE FROM settings WHERE key = 'retain_days'`).run();
+    w2.close();
     const d = await startDaemon(db, ['--retain-days', '30']);
     await waitFor('the pruning log line', 10_000, () => (d.stderr().includes('pruned old data') ? true : undefined));
     d.child.kill('SIGTERM');

@@ -294,7 +294,12 @@ describe('API over lan-standards', () => {
   });
 
   it('settings: retention read and written, out-of-range values refused', async () => {
+    // A database made by analyze: nothing prunes it.
     expect((await get('/api/settings')).json).toEqual({ retain_days: null });
+    // A daemon configured for 21 days: that is what the page shows until the user chooses.
+    const daemon = new Store(db.db);
+    daemon.setSetting('retain_days_configured', 21);
+    expect((await get('/api/settings')).json).toEqual({ retain_days: 21 });
     const put = (body: unknown) => client.request('/api/settings', { method: 'PUT', body });
     expect((await put({ retain_days: 30 })).json).toEqual({ retain_days: 30 });
     expect((await get('/api/settings')).json).toEqual({ retain_days: 30 });
@@ -305,7 +310,11 @@ describe('API over lan-standards', () => {
     expect((await put({ retain_days: null })).json).toEqual({ retain_days: null });
     const other = new Store(db.db);
     expect(other.getSetting('retain_days')).toBeNull();
+    expect(other.hasSetting('retain_days')).toBe(true);
+    expect(other.retentionDays()).toBeNull();
     other.close();
+    daemon.db.prepare(`DELETE FROM settings WHERE key = 'retain_days_configured'`).run();
+    daemon.close();
   });
 
   it('exports findings as CSV and JSON downloads', async () => {

@@ -128,6 +128,16 @@ describe('settings and status', () => {
     s.close();
   });
 
+  it('applies the dashboard\'s retention once chosen (null: keep everything), else the configured one', () => {
+    expect(a.store.retentionDays()).toBeNull();
+    a.store.setSetting('retain_days_configured', 30);
+    expect(a.store.retentionDays()).toBe(30);
+    a.store.setSetting('retain_days', 7);
+    expect(a.store.retentionDays()).toBe(7);
+    a.store.setSetting('retain_days', null);
+    expect(a.store.retentionDays()).toBeNull();
+  });
+
   it('stores the daemon status and reads it back', () => {
     expect(a.store.readStatus()).toBeNull();
     const status: DaemonStatus = {
