@@ -15,7 +15,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund && npm rebuild better-sqlite3 cap
 COPY tsconfig.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+RUN npx tsc -p tsconfig.json && npm run build:native && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 # libcap2-bin: setcap, so the unprivileged user gets CAP_NET_RAW from this image's node binary
@@ -29,6 +29,7 @@ RUN apt-get update \
 WORKDIR /opt/notcreepy
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+COPY --from=build /src/src/capture/native/build/Release/pcap_batch.node ./dist/capture/native/build/Release/
 COPY package.json ./
 COPY dashboard ./dashboard
 COPY captures ./captures

@@ -127,8 +127,34 @@ async function version(): Promise<string> {
   return pkg.version;
 }
 
+/**
+ * SIGTERM/SIGINT that arrive while the daemon is starting: remembered (not fatal, as Node's
+ * default would be) and acted on as soon as it runs.
+ */
+function earlySignals(): { first: () => NodeJS.Signals | null; dispose: () => void } {
+  let first: NodeJS.Signals | null = null;
+  const note = (signal: NodeJS.Signals): void => {
+    first ??= signal;
+  };
+  process.on('SIGTERM', note);
+  process.on('SIGINT', note);
+  return {
+    first: () => first,
+    dispose: () => {
+      process.off('SIGTERM', note);
+      process.off('SIGINT', note);
+    },
+  };
+}
+
 /** Runs a started daemon until a signal (or, for a replay, the end of its files); returns the exit code. */
-async function runUntilStopped(daemon: Daemon, logging: Logging, reload: () => void, endsByItself: boolean): Promise<number> {
+async function runUntilStopped(
+  daemon: Daemon,
+  logging: Logging,
+  reload: () => void,
+  endsByItself: boolean,
+  early: ReturnType<typeof earlySignals>,
+): Promise<number> {
   const { log } = logging;
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -167,6 +193,12 @@ async function runUntilStopped(daemon: Daemon, logging: Logging, reload: () => v
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
     process.on('SIGHUP', onHup);
+    early.dispose();
+    const pending = early.first();
+    if (pending !== null) {
+      stop(pending, 0);
+      return;
+    }
     if (endsByItself) {
       daemon.finished().then(
         () => stop('end of input', 0),
@@ -187,6 +219,7 @@ function loadIntel(config: DaemonConfig, log: Logger): TrackerIntel {
 }
 
 export async function watchCommand(argv: string[]): Promise<number> {
+  const early = earlySignals();
   const { values } = parse(argv, {
     interface: { type: 'string', multiple: true, short: 'i' },
     filter: { type: 'string' },
@@ -258,7 +291,15 @@ export async function watchCommand(argv: string[]): Promise<number> {
   });
   await daemon.start();
   log.info(
-    { version: await version(), interfaces: config.interfaces, filter: config.filter || null, db: config.db, retainDays: config.retain_days, pid: process.pid },
+    {
+      version: await version(),
+      interfaces: config.interfaces,
+      filter: config.filter || null,
+      db: config.db,
+      retainDays: config.retain_days,
+      capture: daemon.captureBackend,
+      pid: process.pid,
+    },
     'notcreepy watch started',
   );
   if (isRoot && config.user === null) {
@@ -283,7 +324,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     }
     log.info({ retainDays: next.retain_days }, 'configuration reloaded (SIGHUP)');
   };
-  const code = await runUntilStopped(daemon, logging, reload, false);
+  const code = await runUntilStopped(daemon, logging, reload, false, early);
   await dashboard?.close();
   return code;
 }
@@ -315,6 +356,7 @@ async function startDaemonDashboard(
 }
 
 export async function replayCommand(argv: string[]): Promise<number> {
+  const early = earlySignals();
   const { values, positionals } = parse(argv, {
     speed: { type: 'string', default: '1' },
     db: { type: 'string' },
@@ -344,7 +386,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   });
   await daemon.start();
   logging.log.info({ files: positionals, speed, db: values.db }, 'notcreepy replay started');
-  const code = await runUntilStopped(daemon, logging, () => {}, true);
+  const code = await runUntilStopped(daemon, logging, () => {}, true, early);
   if (code === 0) {
     const s = new Store(values.db as string);
     try {

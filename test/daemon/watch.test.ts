@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/analysis.js';
+import { pcapBatch } from '../../src/capture/pcap-batch.js';
 import { CAM as CAM_ID } from '../helpers/standards.js';
 import { canMakeNamespaces, createHomeNet, DEV_MAC, exited, INET_IP, waitFor, type HomeNet } from '../helpers/netns.js';
 
@@ -63,7 +64,7 @@ interface Running {
 }
 
 /** Starts the daemon in the gateway namespace and waits for its start line. */
-async function startDaemon(db: string, extra: string[] = [], options: { uid?: number; gid?: number } = {}): Promise<Running> {
+async function startDaemon(db: string, extra: string[] = [], options: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Running> {
   const child = net.spawn(net.gw, ['node', MAIN, 'watch', '--interface', net.bridge, '--db', db, '--no-dashboard', ...extra], options);
   daemons.push(child);
   let err = '';
@@ -96,10 +97,13 @@ function deviceTraffic(): void {
 }
 
 describe.skipIf(!usable)('notcreepy watch on a gateway bridge', () => {
-  it('stores devices, flows with verdicts and findings within seconds, and stops cleanly on SIGTERM', async () => {
+  // Both capture bindings: the project's batched one (when built) and cap.
+  const backends = [...(pcapBatch() !== null ? ['pcap-batch'] : []), 'cap'];
+  it.each(backends)('stores devices, flows with verdicts and findings within seconds, and stops cleanly on SIGTERM (%s)', async (backend) => {
     dir = mkdtempSync(join(tmpdir(), 'notcreepy-watch-'));
     const db = join(dir, 'watch.db');
-    const d = await startDaemon(db);
+    const d = await startDaemon(db, [], { env: { ...process.env, NOTCREEPY_CAPTURE: backend } });
+    expect(d.stderr()).toContain(`"capture":"${backend}"`);
     const sent = Date.now();
     deviceTraffic();
     await waitFor('the cleartext-credentials finding in the database', 10_000, () =>

@@ -26,7 +26,7 @@ export interface HomeNet {
   /** Run a command in a namespace and return its stdout. */
   exec(ns: string, cmd: string[], timeoutMs?: number): string;
   /** Start a long-running process in a namespace (killed by destroy()). */
-  spawn(ns: string, cmd: string[], options?: { uid?: number; gid?: number }): ChildProcess;
+  spawn(ns: string, cmd: string[], options?: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv }): ChildProcess;
   destroy(): void;
 }
 
