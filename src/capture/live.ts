@@ -54,7 +54,7 @@ export const DEFAULT_CAPTURE_BUFFER_BYTES = 32 * 1024 * 1024;
 
 /** The batch Buffer of the project's binding, and how long libpcap holds packets back at most. */
 const BATCH_BYTES = 4 * 1024 * 1024;
-const BATCH_TIMEOUT_MS = 10;
+const BATCH_TIMEOUT_MS = 50;
 
 /** Queued packets at which the read loop hands the thread to the analysis. */
 const BACKLOG_FRAMES = 256;
