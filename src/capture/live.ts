@@ -1,14 +1,16 @@
 /**
- * Live capture with `cap` (libpcap): one handle per interface, promiscuous, snaplen 65535, on
- * the main thread (cap registers its poll handle on the default event loop, so it cannot run in
- * a worker thread: its callbacks would fire on the main thread with the worker's handles).
+ * Live capture, one libpcap handle per interface (promiscuous, snaplen 65535), on the main
+ * thread, into the bounded FrameQueue. Two bindings:
  *
- * What `cap` gives and does not (checked against its source, 0.2.1): a `packet` event with the
- * captured length only, the bytes written into ONE buffer we supply (overwritten by the next
- * packet), no timestamp, no pcap_stats. So each packet is stamped on receipt with a monotonic
- * clock anchored to wall time, and copied straight into the bounded FrameQueue; kernel drop
- * counts are not available through `cap`, interface drops are read from sysfs instead.
- * Opening needs root or CAP_NET_RAW. `cap` is an optional native module, loaded lazily.
+ * - the project's own (src/capture/pcap-batch.ts): libpcap buffered, every waiting packet handed
+ *   over in one call, with kernel timestamps and pcap_stats;
+ * - `cap`, the fallback when that one is not built. What it gives and does not (checked against
+ *   its source, 0.2.1): a `packet` event per packet with the captured length only, the bytes in
+ *   ONE buffer we supply, no timestamp (stamped here on receipt with a monotonic clock anchored to
+ *   wall time), no pcap_stats (drops are estimated from the interface's counters). It registers
+ *   its poll on the default event loop, so it cannot run in a worker thread.
+ *
+ * Opening needs root or CAP_NET_RAW; both bindings are optional native modules, loaded lazily.
  *
  * libpcap's ring is what absorbs the main thread's pauses (a database write, a garbage
  * collection). It is sized in frames of the interface's largest packet: with segmentation
@@ -56,7 +58,7 @@ export const DEFAULT_CAPTURE_BUFFER_BYTES = 32 * 1024 * 1024;
 const BATCH_BYTES = 4 * 1024 * 1024;
 const BATCH_TIMEOUT_MS = 50;
 
-/** Queued packets at which the read loop hands the thread to the analysis. */
+/** Queued packets at which the read loop hands the thread to the analysis (at most half the queue). */
 const BACKLOG_FRAMES = 256;
 
 let capModule: CapModule | null = null;
@@ -114,9 +116,12 @@ export class CaptureClock {
   }
 }
 
+/** An interface name safe to put in a /sys/class/net path. */
+const SYSFS_NAME = /^[\w.@:-]+$/;
+
 /** An interface's receive counter from sysfs (rx_packets, rx_dropped), or null where not readable. */
 export function interfaceCounter(iface: string, counter: 'rx_packets' | 'rx_dropped'): number | null {
-  if (!/^[\w.@:-]+$/.test(iface)) return null;
+  if (!SYSFS_NAME.test(iface)) return null;
   try {
     return Number(readFileSync(`/sys/class/net/${iface}/statistics/${counter}`, 'utf8').trim());
   } catch {
@@ -125,17 +130,12 @@ export function interfaceCounter(iface: string, counter: 'rx_packets' | 'rx_drop
 }
 
 export class LiveCapture {
-  /** Packets handed over by libpcap (queued or dropped by the queue). */
-  received = 0;
-  /** Packets longer than our buffer (cut). */
-  truncated = 0;
-  /** Packets the queue refused (the analysis fell behind). */
-  get queueDrops(): number {
-    return this.queue.dropped;
-  }
   private readonly handles: CapHandle[] = [];
   private readonly rxPacketsAtStart: (number | null)[] = [];
+  /** Packets libpcap handed over, per interface (queued or dropped by the queue). */
   private readonly receivedBy: number[] = [];
+  /** Queued packets at which the read loop hands the thread to the analysis. */
+  private readonly backlog: number;
   private readonly rxDroppedAtStart: (number | null)[] = [];
   readonly clock = new CaptureClock();
 
@@ -147,7 +147,9 @@ export class LiveCapture {
      * so under load nothing else gets the thread unless the consumer runs from here.
      */
     private readonly onBacklog: () => void,
-  ) {}
+  ) {
+    this.backlog = Math.min(BACKLOG_FRAMES, queue.capacityFrames >> 1);
+  }
 
   /** Opens every interface; throws CaptureError with the fix when one cannot be opened. */
   start(): void {
@@ -156,7 +158,7 @@ export class LiveCapture {
       throw new CaptureError(this.options.interfaces.join(', '), `cannot capture without CAP_NET_RAW. ${NEEDS_NET_RAW}`);
     }
     for (const iface of this.options.interfaces) {
-      if (process.platform === 'linux' && /^[\w.@:-]+$/.test(iface) && !existsSync(`/sys/class/net/${iface}`)) {
+      if (process.platform === 'linux' && SYSFS_NAME.test(iface) && !existsSync(`/sys/class/net/${iface}`)) {
         throw new CaptureError(iface, 'no such network interface (see "ip link")');
       }
     }
@@ -189,7 +191,7 @@ export class LiveCapture {
     const batch = Buffer.allocUnsafe(BATCH_BYTES);
     const queue = this.queue;
     const onBacklog = this.onBacklog;
-    const backlog = Math.min(BACKLOG_FRAMES, queue.capacityFrames >> 1);
+    const backlog = this.backlog;
     const receivedBy = this.receivedBy;
     const le = endianness() === 'LE';
     let linkType = 0;
@@ -203,7 +205,6 @@ export class LiveCapture {
         queue.push(sec * 1e6 + usec, linkType, batch, off + RECORD_HEADER, caplen, len, index);
         off += RECORD_HEADER + ((caplen + 3) & ~3);
       }
-      this.received += count;
       receivedBy[index] += count;
       if (queue.length >= backlog) onBacklog();
     };
@@ -241,13 +242,11 @@ export class LiveCapture {
     const queue = this.queue;
     const clock = this.clock;
     const onBacklog = this.onBacklog;
-    const backlog = Math.min(BACKLOG_FRAMES, queue.capacityFrames >> 1);
+    const backlog = this.backlog;
     // The hot path: stamp, copy into the ring (or count the drop), let the consumer catch up.
     const receivedBy = this.receivedBy;
-    handle.on('packet', (nbytes: number, truncated: boolean) => {
-      this.received++;
+    handle.on('packet', (nbytes: number) => {
       receivedBy[index]++;
-      if (truncated) this.truncated++;
       queue.push(clock.nowUs(), linkType, buffer, 0, nbytes, nbytes, index);
       if (queue.length >= backlog) onBacklog();
     });

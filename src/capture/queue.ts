@@ -1,13 +1,13 @@
 /**
  * A bounded queue of frames between a capture source and the pipeline: one preallocated byte
- * ring plus typed arrays for each frame's metadata, all in SharedArrayBuffers, so that queueing a
- * packet allocates nothing and the producer can be another thread.
+ * ring plus typed arrays for each frame's metadata, so that queueing a packet allocates nothing.
  *
- * One producer, one consumer, which may be different threads (today both are the main thread:
- * cap cannot run in a worker). The consumer peeks a frame, handles it, then releases it: the
- * frame's bytes stay in place until released, and it sleeps in waitForData when the queue is
- * empty. When the ring is full, push() refuses and counts the drop instead of
- * growing without bound or stalling the capture.
+ * One producer (the capture or the replay reader), one consumer (the daemon's drain), both on
+ * the main thread. The consumer peeks a frame, handles it, then releases it: the frame's bytes
+ * stay in place until released, and it sleeps in waitForData when the queue is empty (the
+ * control words are in a SharedArrayBuffer because Atomics.waitAsync needs one). When the ring is
+ * full, push() refuses and counts the drop instead of growing without bound or stalling the
+ * capture.
  */
 import type { RawFrame } from './types.js';
 
@@ -22,14 +22,6 @@ export const DEFAULT_FRAME_QUEUE_OPTIONS: FrameQueueOptions = {
   capacityBytes: 32 * 1024 * 1024,
   capacityFrames: 131072,
 };
-
-/** The shared memory of a queue: what a worker needs to attach to it. */
-export interface SharedFrameQueue {
-  control: SharedArrayBuffer;
-  slab: SharedArrayBuffer;
-  meta: SharedArrayBuffer;
-  frames: number;
-}
 
 // control: Int32 slots. WRITTEN and READ count frames forever (wrapping); SLEEPING is set by a
 // consumer waiting for data, so the producer notifies only then.
@@ -47,13 +39,9 @@ const waitAsync = (Atomics as unknown as {
 }).waitAsync;
 
 export class FrameQueue {
-  /** Producer side: frames refused because the queue was full, and their bytes on the wire. */
+  /** Frames refused because the queue was full. */
   dropped = 0;
-  droppedBytes = 0;
-  /** Consumer side: most frames ever waiting at once (how close to overload we came). */
-  peakFrames = 0;
 
-  readonly shared: SharedFrameQueue;
   private readonly control: Int32Array;
   private readonly slab: Buffer;
   private readonly ts: Float64Array;
@@ -67,30 +55,18 @@ export class FrameQueue {
   /** Consumer-local: frames peeked and not yet released. */
   private held = 0;
 
-  constructor(options: FrameQueueOptions | SharedFrameQueue = DEFAULT_FRAME_QUEUE_OPTIONS) {
-    let shared: SharedFrameQueue;
-    if ('control' in options) {
-      shared = options;
-    } else {
-      let frames = 1;
-      while (frames < options.capacityFrames) frames *= 2;
-      shared = {
-        control: new SharedArrayBuffer(CONTROL_SLOTS * 4),
-        slab: new SharedArrayBuffer(options.capacityBytes),
-        meta: new SharedArrayBuffer(frames * META_BYTES),
-        frames,
-      };
-    }
-    this.shared = shared;
-    const n = shared.frames;
+  constructor(options: FrameQueueOptions = DEFAULT_FRAME_QUEUE_OPTIONS) {
+    let n = 1;
+    while (n < options.capacityFrames) n *= 2;
     this.mask = n - 1;
-    this.control = new Int32Array(shared.control);
-    this.slab = Buffer.from(shared.slab);
-    this.ts = new Float64Array(shared.meta, 0, n);
-    this.start = new Uint32Array(shared.meta, n * 8, n);
-    this.caplen = new Uint32Array(shared.meta, n * 12, n);
-    this.origLen = new Uint32Array(shared.meta, n * 16, n);
-    this.linkSource = new Uint32Array(shared.meta, n * 20, n);
+    this.control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4));
+    this.slab = Buffer.allocUnsafeSlow(options.capacityBytes);
+    const meta = new ArrayBuffer(n * META_BYTES);
+    this.ts = new Float64Array(meta, 0, n);
+    this.start = new Uint32Array(meta, n * 8, n);
+    this.caplen = new Uint32Array(meta, n * 12, n);
+    this.origLen = new Uint32Array(meta, n * 16, n);
+    this.linkSource = new Uint32Array(meta, n * 20, n);
   }
 
   /** Frames waiting (including one peeked and not yet released). */
@@ -124,7 +100,7 @@ export class FrameQueue {
     const read = Atomics.load(control, READ);
     const count = (written - read) | 0;
     const cap = this.slab.length;
-    if (count > this.mask || caplen > cap) return this.drop(origLen);
+    if (count > this.mask || caplen > cap) return this.drop();
     let at: number;
     if (count === 0) {
       at = 0;
@@ -134,12 +110,12 @@ export class FrameQueue {
         // Not wrapped: room at the end, or else at the start before the oldest frame.
         if (this.writePos + caplen <= cap) at = this.writePos;
         else if (caplen < readPos) at = 0;
-        else return this.drop(origLen);
+        else return this.drop();
       } else if (this.writePos + caplen < readPos) {
         // Wrapped: room only between the write position and the oldest frame.
         at = this.writePos;
       } else {
-        return this.drop(origLen);
+        return this.drop();
       }
     }
     data.copy(this.slab, at, offset, offset + caplen);
@@ -159,27 +135,19 @@ export class FrameQueue {
     return true;
   }
 
-  private drop(origLen: number): false {
+  private drop(): false {
     this.dropped++;
-    this.droppedBytes += origLen;
     return false;
   }
 
   // ---- consumer ----
-
-  /** Capture time of the oldest waiting frame, or NaN when empty. */
-  peekTsUs(): number {
-    return this.length === 0 ? NaN : this.ts[Atomics.load(this.control, READ) & this.mask];
-  }
 
   /**
    * Points `frame` at the oldest frame without removing it: its bytes stay valid until release().
    * One frame at a time: peek, handle, release.
    */
   peek(frame: RawFrame): boolean {
-    const count = this.length;
-    if (count === 0) return false;
-    if (count > this.peakFrames) this.peakFrames = count;
+    if (this.length === 0) return false;
     const i = Atomics.load(this.control, READ) & this.mask;
     frame.tsUs = this.ts[i];
     const ls = this.linkSource[i];
