@@ -3,6 +3,7 @@
  * Every run is recorded in the store (a temporary database when --db is not given) and the
  * report is read back from it.
  */
+import { UserError } from './args.js';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -108,7 +109,7 @@ export async function analyzeInto(
 }
 
 /** The report could not be written where the user asked (a user error, one line). */
-export class OutputError extends Error {
+export class OutputError extends UserError {
   override name = 'OutputError';
 }
 

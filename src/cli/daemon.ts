@@ -2,9 +2,10 @@
  * `notcreepy watch` (the gateway daemon), `notcreepy replay` (capture files through the same live
  * pipeline) and `notcreepy forget` (delete one device's data).
  */
+import { packageVersion } from '../version.js';
+import { parseArgsOrUsage, UsageError, UserError } from './args.js';
 import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { DEFAULT_FRAME_QUEUE_OPTIONS } from '../capture/queue.js';
 import { parseSpeed, type ReplaySpeed } from '../capture/replay.js';
@@ -21,7 +22,6 @@ import { TlsSetupError } from '../server/tls.js';
 import { DASHBOARD_ARG_OPTIONS } from './serve.js';
 import { Store } from '../store/store.js';
 
-export class DaemonUsageError extends Error {}
 
 /** Seconds a clean stop may take before we give up waiting and exit anyway. */
 const STOP_DEADLINE_MS = 5000;
@@ -52,21 +52,10 @@ export const WATCH_USAGE = `  watch --interface IF…  the gateway daemon: captu
       --config PATH   the config file it reads (default /etc/notcreepy/config.json)
 `;
 
-function parse(
-  args: string[],
-  options: NonNullable<Parameters<typeof parseArgs>[0]>['options'],
-): { values: Record<string, unknown>; positionals: string[] } {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new DaemonUsageError((err as Error).message);
-  }
-}
-
 function positiveInt(text: string | undefined, name: string, min = 1): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new DaemonUsageError(`${name} must be an integer of at least ${min}`);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be an integer of at least ${min}`);
   return n;
 }
 
@@ -100,7 +89,7 @@ function lookupUser(name: string): { uid: number; gid: number } {
   const line = readFileSync('/etc/passwd', 'utf8')
     .split('\n')
     .find((l) => l.split(':')[0] === name);
-  if (line === undefined) throw new DaemonUsageError(`--user ${name}: no such user`);
+  if (line === undefined) throw new UsageError(`--user ${name}: no such user`);
   const [, , uid, gid] = line.split(':');
   return { uid: Number(uid), gid: Number(gid) };
 }
@@ -120,11 +109,6 @@ function dropPrivileges(user: string, db: string, log: Logger): void {
   process.setgid?.(gid);
   process.setuid?.(uid);
   log.info({ user, uid, gid }, 'dropped root: running as an unprivileged user');
-}
-
-async function version(): Promise<string> {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
 }
 
 /**
@@ -220,7 +204,7 @@ function loadIntel(config: DaemonConfig, log: Logger): TrackerIntel {
 
 export async function watchCommand(argv: string[]): Promise<number> {
   const early = earlySignals();
-  const { values } = parse(argv, {
+  const { values } = parseArgsOrUsage(argv, {
     interface: { type: 'string', multiple: true, short: 'i' },
     filter: { type: 'string' },
     db: { type: 'string' },
@@ -257,10 +241,10 @@ export async function watchCommand(argv: string[]): Promise<number> {
   try {
     config = readConfig();
   } catch (err) {
-    if (err instanceof ConfigError) throw new DaemonUsageError(err.message);
+    if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
   }
-  if (config.interfaces.length === 0) throw new DaemonUsageError('watch needs --interface IF (or "interfaces" in the config file)');
+  if (config.interfaces.length === 0) throw new UsageError('watch needs --interface IF (or "interfaces" in the config file)');
   const logging = createDaemonLogger(config.log_level, (values['log-file'] as string | undefined) ?? null);
   const { log } = logging;
   const intel = { current: loadIntel(config, log) };
@@ -283,7 +267,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
       ...DEFAULT_FRAME_QUEUE_OPTIONS,
       capacityFrames: positiveInt(values['queue-frames'] as string | undefined, '--queue-frames', 16) ?? DEFAULT_FRAME_QUEUE_OPTIONS.capacityFrames,
     },
-    version: await version(),
+    version: packageVersion(),
     log,
     afterCaptureOpen: () => {
       if (isRoot && config.user !== null) dropPrivileges(config.user, config.db, log);
@@ -292,7 +276,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
   await daemon.start();
   log.info(
     {
-      version: await version(),
+      version: packageVersion(),
       interfaces: config.interfaces,
       filter: config.filter || null,
       db: config.db,
@@ -334,17 +318,13 @@ export async function watchCommand(argv: string[]): Promise<number> {
 function dashboardStartError(err: unknown, config: DaemonConfig): Error {
   const d = config.dashboard;
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE') return new DaemonStartError(`dashboard: port ${d.port} on ${d.host} is already in use (set dashboard.port, or --port)`);
-  if (code === 'EACCES') return new DaemonStartError(`dashboard: not allowed to listen on port ${d.port}`);
-  if (code === 'EADDRNOTAVAIL') return new DaemonStartError(`dashboard: ${d.host} is not an address of this machine`);
-  if (err instanceof DashboardOptionsError || err instanceof TlsSetupError) return new DaemonStartError(`dashboard: ${err.message}`);
+  if (code === 'EADDRINUSE') return new UserError(`dashboard: port ${d.port} on ${d.host} is already in use (set dashboard.port, or --port)`);
+  if (code === 'EACCES') return new UserError(`dashboard: not allowed to listen on port ${d.port}`);
+  if (code === 'EADDRNOTAVAIL') return new UserError(`dashboard: ${d.host} is not an address of this machine`);
+  if (err instanceof DashboardOptionsError || err instanceof TlsSetupError) return new UserError(`dashboard: ${err.message}`);
   return err as Error;
 }
 
-/** The daemon could not start for a reason the user can fix (one line, exit 1). */
-export class DaemonStartError extends Error {
-  override name = 'DaemonStartError';
-}
 
 async function startDaemonDashboard(
   config: DaemonConfig,
@@ -357,7 +337,7 @@ async function startDaemonDashboard(
 
 export async function replayCommand(argv: string[]): Promise<number> {
   const early = earlySignals();
-  const { values, positionals } = parse(argv, {
+  const { values, positionals } = parseArgsOrUsage(argv, {
     speed: { type: 'string', default: '1' },
     db: { type: 'string' },
     lan: { type: 'string', multiple: true },
@@ -365,11 +345,11 @@ export async function replayCommand(argv: string[]): Promise<number> {
     verbose: { type: 'boolean', default: false },
     debug: { type: 'boolean', default: false },
   });
-  if (positionals.length === 0) throw new DaemonUsageError('replay needs at least one capture file');
-  if (values.db === undefined) throw new DaemonUsageError('replay needs --db PATH (where the daemon would keep its data)');
+  if (positionals.length === 0) throw new UsageError('replay needs at least one capture file');
+  if (values.db === undefined) throw new UsageError('replay needs --db PATH (where the daemon would keep its data)');
   const speed: ReplaySpeed | null = parseSpeed(values.speed as string);
-  if (speed === null) throw new DaemonUsageError('--speed must be a positive number or "max"');
-  for (const f of positionals) if (!existsSync(f)) throw new DaemonUsageError(`${f}: no such file`);
+  if (speed === null) throw new UsageError('--speed must be a positive number or "max"');
+  for (const f of positionals) if (!existsSync(f)) throw new UsageError(`${f}: no such file`);
   const config = loadConfig(null);
   config.lan_prefixes = (values.lan as string[] | undefined) ?? [];
   const logging = createDaemonLogger(values.verbose ? 'info' : 'warn', (values['log-file'] as string | undefined) ?? null);
@@ -381,7 +361,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     // Replays are labs' reproducible runs: nothing is pruned from what they replay.
     pruneIntervalMs: 2 ** 31 - 1,
     retainDays: 3650,
-    version: await version(),
+    version: packageVersion(),
     log: logging.log,
   });
   await daemon.start();
@@ -402,14 +382,14 @@ export async function replayCommand(argv: string[]): Promise<number> {
 }
 
 export async function forgetCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
+  const { values, positionals } = parseArgsOrUsage(argv, {
     db: { type: 'string' },
     config: { type: 'string' },
     debug: { type: 'boolean', default: false },
   });
-  if (positionals.length !== 1) throw new DaemonUsageError('forget needs exactly one device id (its MAC, or its IP when it has none)');
+  if (positionals.length !== 1) throw new UsageError('forget needs exactly one device id (its MAC, or its IP when it has none)');
   const db = (values.db as string | undefined) ?? loadConfig((values.config as string | undefined) ?? null).db;
-  if (!existsSync(db)) throw new DaemonUsageError(`${db}: no such database`);
+  if (!existsSync(db)) throw new UsageError(`${db}: no such database`);
   const store = new Store(db);
   try {
     const id = positionals[0].toLowerCase();
@@ -431,7 +411,7 @@ export async function forgetCommand(argv: string[]): Promise<number> {
 const HEALTH_MAX_AGE_MS = 30_000;
 
 export async function healthCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { db: { type: 'string' }, config: { type: 'string' }, debug: { type: 'boolean', default: false } });
+  const { values } = parseArgsOrUsage(argv, { db: { type: 'string' }, config: { type: 'string' }, debug: { type: 'boolean', default: false } });
   const db = (values.db as string | undefined) ?? loadConfig((values.config as string | undefined) ?? null).db;
   const unhealthy = (why: string): number => {
     process.stderr.write(`notcreepy: unhealthy: ${why}\n`);
@@ -453,7 +433,7 @@ export async function healthCommand(argv: string[]): Promise<number> {
 }
 
 export async function systemdUnitCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { user: { type: 'string' }, config: { type: 'string' }, debug: { type: 'boolean', default: false } });
+  const { values } = parseArgsOrUsage(argv, { user: { type: 'string' }, config: { type: 'string' }, debug: { type: 'boolean', default: false } });
   const o = defaultUnitOptions();
   if (values.user !== undefined) o.user = values.user as string;
   if (values.config !== undefined) o.configPath = values.config as string;

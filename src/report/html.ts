@@ -8,6 +8,7 @@
  * Content-Security-Policy in the file forbids every network request, so nothing can leak out of
  * a report, even by mistake.
  */
+import { packageVersion } from '../version.js';
 import { readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -59,14 +60,6 @@ export interface ReportBundle {
   device_traffic: Record<string, ReturnType<typeof trafficSeries>>;
   trackers: { trackers: ReturnType<typeof trackerOrganisations> };
   status: StatusResponse;
-}
-
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }
 
 /** The newest flows up to `max`, plus every flow a finding's evidence names, in the API's order. */

@@ -3,6 +3,7 @@
  * CSRF check, rate limits), then the JSON API, the event stream and the static pages. Built by
  * startDashboard (src/server/index.ts); tests build it the same way.
  */
+import { packageVersion } from '../version.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -82,14 +83,6 @@ export interface DashboardApp {
   events: EventHub;
   /** The current setup token (null once a password is set). */
   setupToken(): string | null;
-}
-
-export function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }
 
 function chartJsFile(): string {
