@@ -1,7 +1,8 @@
 /**
  * The encryption verdict for a flow: can anyone on the path read what this device says?
- * Every case is matched exhaustively with ts-pattern: a new protocol or evidence kind that is not
- * handled here is a compile error, not a silent "unknown".
+ * Every case is handled exhaustively (evidence kinds with ts-pattern, claimed protocols with a
+ * typed rule table): a new protocol or evidence kind that is not handled here is a compile error,
+ * not a silent "unknown".
  */
 import { match } from 'ts-pattern';
 import { IpProto } from '../decode/packet.js';
@@ -107,7 +108,7 @@ function guessBoth(client: PayloadStats | null, server: PayloadStats | null): 'p
 export function classifyFlow(flow: Flow): Verdict {
   const evidence = evidenceOf(flow);
   const v = verdictOf(evidence);
-  return { ...v, serverName: serverNameOf(evidence, flow) };
+  return { app: v.app, encryption: v.encryption, reason: v.reason, serverName: serverNameOf(evidence, flow) };
 }
 
 /** Server name in order of trust: TLS/QUIC SNI, HTTP Host, the device's own DNS answer, certificate subject. */
@@ -139,10 +140,11 @@ function serverNameOf(e: Evidence, flow: Flow): string | null {
 }
 
 export function verdictOf(e: Evidence): Omit<Verdict, 'serverName'> {
-  return match(e)
+  // Most flows are claimed by a dissector: their rule table is exhaustive by its type, and going
+  // straight to it skips building a match per flow.
+  if (e.kind === 'claimed') return claimedVerdict(e);
+  return match<Exclude<Evidence, Claimed>>(e)
     .returnType<Omit<Verdict, 'serverName'>>()
-    // Most flows are claimed by a dissector: test that first.
-    .with({ kind: 'claimed' }, (c) => claimedVerdict(c))
     .with({ kind: 'other-transport' }, ({ proto }) =>
       match(proto)
         .with(IpProto.ESP, () => ({ app: 'ipsec', encryption: 'encrypted' as const, reason: 'IPsec ESP' }))

@@ -18,7 +18,7 @@
  * every loop is bounded, and crypto failures (bad tag, wrong key) are caught and become a reason.
  */
 import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
-import { ja3, ja4, parseClientHello } from './tls.js';
+import { ja3, ja4, parseClientHello, type TlsClientHello } from './tls.js';
 import { Probe, type DissectContext, type Dissector, type DissectorState } from './types.js';
 
 export interface QuicFacts {
@@ -532,6 +532,8 @@ export class QuicState implements DissectorState<QuicFacts> {
   private largestPn = -1;
   private crypto: CryptoReassembler | null = null;
   private helloCopy: Buffer | null = null;
+  /** The parsed ClientHello, for the fingerprints. */
+  private hello: TlsClientHello | null = null;
   /** The ClientHello question is settled (parsed, or cannot be). */
   private settled = false;
   private sinceSettled = 0;
@@ -558,7 +560,23 @@ export class QuicState implements DissectorState<QuicFacts> {
   }
 
   facts(): QuicFacts {
-    return { ...this.f, alpn: [...this.f.alpn], offered_versions: this.f.offered_versions === null ? null : [...this.f.offered_versions] };
+    const ch = this.hello;
+    // Fingerprints on first read, as for TLS (clientHelloFacts).
+    let j4: string | null | undefined;
+    let j3: string | null | undefined;
+    return {
+      ...this.f,
+      alpn: [...this.f.alpn],
+      offered_versions: this.f.offered_versions === null ? null : [...this.f.offered_versions],
+      get ja4() {
+        if (j4 === undefined) j4 = ch === null ? null : fingerprintOrNull(() => ja4(ch, 'quic'));
+        return j4;
+      },
+      get ja3() {
+        if (j3 === undefined) j3 = ch === null ? null : fingerprintOrNull(() => ja3(ch).hash);
+        return j3;
+      },
+    };
   }
 
   /** The reassembled ClientHello handshake message (4-byte header included), once complete. */
@@ -907,13 +925,17 @@ export class QuicState implements DissectorState<QuicFacts> {
     this.f.sni = ch.sni !== null && ch.sni !== '' ? ch.sni : null;
     this.f.alpn = [...ch.alpn];
     this.f.ech = ch.ech;
-    try {
-      this.f.ja4 = ja4(ch, 'quic') || null;
-      this.f.ja3 = ja3(ch).hash || null;
-    } catch {
-      // leave the fingerprints out
-    }
+    this.hello = ch;
     this.settle('ok', true);
+  }
+}
+
+/** A fingerprint, or null if it is empty or its code fails (a bug there must not lose the flow's facts). */
+function fingerprintOrNull(compute: () => string): string | null {
+  try {
+    return compute() || null;
+  } catch {
+    return null;
   }
 }
 

@@ -894,9 +894,14 @@ function weakSummary(suites: number[]): WeakCipherSummary {
   return { count, classes: [...classes].sort(), suites: weak };
 }
 
-/** The facts view of a ClientHello (fingerprints included). */
+/**
+ * The facts view of a ClientHello. The fingerprints are getters computed on first read: each costs
+ * a hash, and most runs never read them (they are kept only with --store-facts). JSON.stringify
+ * reads enumerable getters, so stored facts still carry them.
+ */
 export function clientHelloFacts(ch: TlsClientHello, transport: 'tcp' | 'quic' | 'dtls'): TlsClientHelloFacts {
-  const j3 = ja3(ch);
+  let j3: { text: string; hash: string } | null = null;
+  let j4: string | null = null;
   const suites = noGrease(ch.cipherSuites);
   const max = clientMaxVersion(ch);
   return {
@@ -916,16 +921,22 @@ export function clientHelloFacts(ch: TlsClientHello, transport: 'tcp' | 'quic' |
     esni: ch.esni,
     early_data: ch.earlyData,
     sslv2_compatible: ch.sslv2,
-    ja3: j3.text,
-    ja3_hash: j3.hash,
-    ja4: ja4(ch, transport),
+    get ja3() {
+      return (j3 ??= ja3(ch)).text;
+    },
+    get ja3_hash() {
+      return (j3 ??= ja3(ch)).hash;
+    },
+    get ja4() {
+      return (j4 ??= ja4(ch, transport));
+    },
   };
 }
 
 function serverHelloFacts(sh: TlsServerHello): TlsServerHelloFacts {
   const version = sh.selectedVersion ?? sh.version;
   const weak = cipherWeakness(sh.cipherSuite);
-  const j = ja3s(sh);
+  let j: { text: string; hash: string } | null = null; // on first read, as in clientHelloFacts
   return {
     legacy_version: sh.version,
     version,
@@ -939,8 +950,12 @@ function serverHelloFacts(sh: TlsServerHello): TlsServerHelloFacts {
     extensions: noGrease(sh.extensions),
     alpn: sh.alpn === null ? null : printable(sh.alpn, 64),
     hello_retry_request: sh.helloRetryRequest,
-    ja3s: j.text,
-    ja3s_hash: j.hash,
+    get ja3s() {
+      return (j ??= ja3s(sh)).text;
+    },
+    get ja3s_hash() {
+      return (j ??= ja3s(sh)).hash;
+    },
   };
 }
 

@@ -15,6 +15,7 @@ import {
   type TlsFacts,
 } from '../../src/dissect/tls.js';
 import { Probe, type DissectContext } from '../../src/dissect/types.js';
+import { analyze, CAPTURES } from '../helpers/analysis.js';
 import { fuzzDissector, mutate, rng } from '../helpers/fuzz.js';
 
 const CORPUS = resolve(process.env.NOTCREEPY_CORPUS ?? join(import.meta.dirname, '../../../shared/corpus'));
@@ -952,5 +953,33 @@ describe.skipIf(!hasCorpus)('tls: corpus cases', () => {
     const s = tlsDissector.start(ctxOf(flows[0], flows[0].chunks[0].tsUs));
     for (const c of tsharkFollow('443-curl.pcap', 0)) if (s.feed(c.bytes, 0, c.bytes.length, c.fromClient, ctxOf(flows[0], flows[0].chunks[0].tsUs))) break;
     expect(s.facts()).toEqual(ours);
+  });
+});
+
+describe.skipIf(!hasTshark())('tls: fingerprints in stored facts', () => {
+  // The fingerprints are computed on first read (they cost a hash each); stored facts must still
+  // carry them, with the values Wireshark computes for the same ClientHellos.
+  it('--store-facts keeps JA3 (equal to tshark\'s), JA3S and JA4 for every TLS flow of lan-standards.pcap', async () => {
+    const file = join(CAPTURES, 'lan-standards.pcap');
+    const expected = execFileSync('tshark', ['-r', file, '-Y', 'tls.handshake.type == 1', '-T', 'fields', '-e', 'tls.handshake.ja3'], {
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter((l) => l !== '')
+      .sort();
+    const a = await analyze([file], { storeFacts: true });
+    try {
+      const rows = a.store.db.prepare("SELECT facts FROM flow_facts WHERE app = 'tls'").all() as { facts: string }[];
+      const stored = rows.map((r) => JSON.parse(r.facts) as TlsFacts).filter((f) => f.client_hello !== null);
+      expect(stored.length).toBe(expected.length);
+      expect(stored.map((f) => f.client_hello?.ja3_hash).sort()).toEqual(expected);
+      for (const f of stored) {
+        expect(f.client_hello?.ja4).toMatch(/^t1[0-3][di]\d{4}[0-9a-z]{2}_[0-9a-f]{12}_[0-9a-f]{12}$/);
+        expect(f.client_hello?.ja3).toMatch(/^\d+,[\d-]*,[\d-]*,[\d-]*,[\d-]*$/);
+        if (f.server_hello !== null) expect(f.server_hello.ja3s_hash).toMatch(/^[0-9a-f]{32}$/);
+      }
+    } finally {
+      a.close();
+    }
   });
 });
