@@ -14,7 +14,7 @@ import type { CoapFacts } from '../dissect/coap.js';
 import type { ImapFacts, Pop3Facts, SmtpFacts } from '../dissect/mail.js';
 import type { SnmpFacts } from '../dissect/snmp.js';
 import type { StunFacts } from '../dissect/stun.js';
-import type { FirstBytes } from '../dissect/inspector.js';
+import type { ByteStore } from '../dissect/plaintext.js';
 import type { SshFacts } from '../dissect/ssh.js';
 import type { QuicFacts } from '../dissect/quic.js';
 import type { TlsFacts } from '../dissect/tls.js';
@@ -85,7 +85,7 @@ export function evidenceOf(flow: Flow): Evidence {
   }
   const ins = flow.inspection;
   if (ins === null) return { kind: 'payload-not-captured' };
-  const stats = (first: FirstBytes | null) => (first === null || first.length === 0 ? null : payloadStats(first.data, 0, first.length));
+  const stats = (first: ByteStore | null) => (first === null || first.length === 0 ? null : payloadStats(first.buf, 0, first.length));
   const [client, server] = [stats(ins.first[0]), stats(ins.first[1])];
   if (client === null && server === null) return { kind: 'payload-not-captured' };
   return { kind: 'unclaimed', client, server };

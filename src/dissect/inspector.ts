@@ -10,6 +10,7 @@
 import { IpProto, TcpFlag, type PacketView } from '../decode/packet.js';
 import type { Flow } from '../flow/flow.js';
 import { StreamReassembler } from '../flow/reassembly.js';
+import { ByteStore } from './plaintext.js';
 import { Probe, type Dissector, type DissectorState } from './types.js';
 
 export interface InspectionLimits {
@@ -41,32 +42,6 @@ export const DEFAULT_INSPECTION_LIMITS: InspectionLimits = {
   concurrent: 4096,
 };
 
-/**
- * The first bytes of one direction, kept for probing and for guessing. Grows on demand up to its
- * capacity, so that the many flows with a short first message cost little.
- */
-export class FirstBytes {
-  data: Buffer = EMPTY;
-  length = 0;
-  constructor(readonly capacity: number) {}
-  append(b: Buffer, offset: number, length: number): void {
-    const n = Math.min(length, this.capacity - this.length);
-    if (n <= 0) return;
-    if (this.length + n > this.data.length) {
-      const grown = Buffer.allocUnsafe(Math.min(this.capacity, Math.max(256, 2 * this.data.length, this.length + n)));
-      this.data.copy(grown, 0, 0, this.length);
-      this.data = grown;
-    }
-    b.copy(this.data, this.length, offset, offset + n);
-    this.length += n;
-  }
-  get full(): boolean {
-    return this.length >= this.capacity;
-  }
-}
-
-const EMPTY = Buffer.alloc(0);
-
 /** What inspection learned about one flow. */
 export class Inspection {
   state: DissectorState<unknown> | null = null;
@@ -74,8 +49,8 @@ export class Inspection {
   done = false;
   candidates: Dissector<unknown>[];
   reassembler: [StreamReassembler | null, StreamReassembler | null] = [null, null];
-  /** First bytes per direction [client, server]. */
-  readonly first: [FirstBytes | null, FirstBytes | null] = [null, null];
+  /** First bytes per direction [client, server], kept for probing and for the guess. */
+  readonly first: [ByteStore | null, ByteStore | null] = [null, null];
   /** While probing: what arrived, in order, as [fromClient, start, end] ranges of first[]. */
   readonly arrivals: [boolean, number, number][] = [];
   datagrams: [number, number] = [0, 0];
@@ -201,7 +176,7 @@ export class Inspector {
     const dir = fromClient ? 0 : 1;
     let first = ins.first[dir];
     if (first === null) {
-      first = new FirstBytes(this.limits.probeBytes);
+      first = new ByteStore(this.limits.probeBytes);
       ins.first[dir] = first;
     }
     const start = first.length;
@@ -219,7 +194,7 @@ export class Inspector {
     for (const d of ins.candidates) {
       let verdict: Probe;
       try {
-        verdict = udp ? d.probe(b, offset, length, fromClient, this.ctx) : d.probe(first.data, 0, first.length, fromClient, this.ctx);
+        verdict = udp ? d.probe(b, offset, length, fromClient, this.ctx) : d.probe(first.buf, 0, first.length, fromClient, this.ctx);
       } catch {
         verdict = Probe.NO; // a dissector bug must not stop the pipeline
       }
@@ -249,8 +224,8 @@ export class Inspector {
     }
     for (const [fromClient, start, end] of ins.arrivals) {
       if (ins.done) return;
-      const first = ins.first[fromClient ? 0 : 1] as FirstBytes;
-      this.feed(flow, ins, fromClient, first.data, start, end - start);
+      const first = ins.first[fromClient ? 0 : 1] as ByteStore;
+      this.feed(flow, ins, fromClient, first.buf, start, end - start);
     }
     ins.arrivals.length = 0;
     ins.first[0] = ins.first[1] = null;

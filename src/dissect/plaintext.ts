@@ -149,9 +149,14 @@ export class LineSplitter {
   }
 }
 
-/** Bounded append-only byte store (copies what it keeps). */
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * Bounded append-only byte store (copies what it keeps). Grows on demand up to its capacity, so
+ * that the many short messages cost little.
+ */
 export class ByteStore {
-  buf: Buffer = Buffer.alloc(0);
+  buf: Buffer = NO_BYTES;
   length = 0;
   constructor(readonly capacity: number) {}
   /** Appends what fits; returns the number of bytes taken. */

@@ -1008,28 +1008,40 @@ function isoDate(s: string): string | null {
   return Number.isFinite(t) ? new Date(t).toISOString() : null;
 }
 
-/** Facts of one DER certificate; `nowUs` (capture time, µs) decides expiry. */
 /**
- * Parsed certificates by SHA-256, without the capture-time checks: the same few certificates
- * come back on every connection to a service, and X.509 parsing plus the self-signature check
- * cost about a hundred microseconds each.
+ * Parsed certificates by their DER bytes, without the capture-time checks: the same few
+ * certificates come back on every connection to a service, and X.509 parsing, the self-signature
+ * check and the fingerprints cost tens of microseconds each. Keyed by the bytes themselves (as a
+ * latin1 string), so that a hit costs no hashing at all.
  */
-const certificateCache = new Map<string, TlsCertificateFacts>();
+interface ParsedCertificate {
+  facts: TlsCertificateFacts;
+  /** valid_from / valid_to in ms since the epoch (NaN when absent). */
+  fromMs: number;
+  toMs: number;
+}
+const certificateCache = new Map<string, ParsedCertificate>();
 const MAX_CACHED_CERTIFICATES = 4096;
 
+/** Facts of one DER certificate; `nowUs` (capture time, µs) decides expiry. */
 export function certificateFacts(der: Buffer, nowUs: number): TlsCertificateFacts {
-  const fp256 = fingerprint(der, 'sha256');
-  let parsed = certificateCache.get(fp256);
+  const key = der.toString('latin1');
+  let parsed = certificateCache.get(key);
   if (parsed === undefined) {
-    parsed = parseCertificate(der, fp256);
+    const facts = parseCertificate(der, fingerprint(der, 'sha256'));
+    parsed = {
+      facts,
+      fromMs: facts.valid_from === null ? NaN : Date.parse(facts.valid_from),
+      toMs: facts.valid_to === null ? NaN : Date.parse(facts.valid_to),
+    };
     if (certificateCache.size >= MAX_CACHED_CERTIFICATES) certificateCache.clear();
-    certificateCache.set(fp256, parsed);
+    certificateCache.set(key, parsed);
   }
-  const facts: TlsCertificateFacts = { ...parsed, san_dns: [...parsed.san_dns] };
+  const facts: TlsCertificateFacts = { ...parsed.facts, san_dns: [...parsed.facts.san_dns] };
   // Validity is judged against the capture's own clock, not today's.
   const nowMs = nowUs / 1000;
-  if (nowMs > 0 && facts.valid_to !== null && Date.parse(facts.valid_to) < nowMs) facts.expired = true;
-  if (nowMs > 0 && facts.valid_from !== null && Date.parse(facts.valid_from) > nowMs) facts.not_yet_valid = true;
+  if (nowMs > 0 && parsed.toMs < nowMs) facts.expired = true;
+  if (nowMs > 0 && parsed.fromMs > nowMs) facts.not_yet_valid = true;
   return facts;
 }
 
@@ -1220,7 +1232,8 @@ function probeDtls(data: Buffer, offset: number, length: number, _fromClient: bo
 // Per-flow state
 
 class Direction {
-  readonly hdr = Buffer.alloc(5);
+  /** A record header split across segments (rare: most start and end within one). */
+  hdr: Buffer | null = null;
   hdrLen = 0;
   inBody = false;
   recType = 0;
@@ -1308,13 +1321,20 @@ class TlsState implements DissectorState<TlsFacts> {
     let p = from;
     while (p < end && !d.dead && !this.done) {
       if (!d.inBody) {
+        if (d.hdrLen === 0 && end - p >= 5) {
+          // The whole header is here: read it in place.
+          this.recordHeader(d, data, p);
+          p += 5;
+          continue;
+        }
+        const hdr = (d.hdr ??= Buffer.alloc(5));
         const n = Math.min(5 - d.hdrLen, end - p);
-        data.copy(d.hdr, d.hdrLen, p, p + n);
+        data.copy(hdr, d.hdrLen, p, p + n);
         d.hdrLen += n;
         p += n;
         if (d.hdrLen < 5) break;
         d.hdrLen = 0;
-        this.recordHeader(d);
+        this.recordHeader(d, hdr, 0);
       } else {
         const n = Math.min(d.recLeft, end - p);
         this.recordBody(d, data, p, n, ctx);
@@ -1325,24 +1345,24 @@ class TlsState implements DissectorState<TlsFacts> {
     }
   }
 
-  private recordHeader(d: Direction): void {
-    const h = d.hdr;
-    if (h[0] & 0x80 && d.records === 0 && h[2] === HT_CLIENT_HELLO) {
-      // SSLv2-compatible ClientHello: 2-byte header, body starts at h[2].
-      const len = ((h[0] & 0x7f) << 8) | h[1];
+  /** The 5 header bytes h[o, o + 5). */
+  private recordHeader(d: Direction, h: Buffer, o: number): void {
+    if (h[o] & 0x80 && d.records === 0 && h[o + 2] === HT_CLIENT_HELLO) {
+      // SSLv2-compatible ClientHello: 2-byte header, body starts at h[o + 2].
+      const len = ((h[o] & 0x7f) << 8) | h[o + 1];
       if (len < 9 || len > MAX_RECORD) return this.kill(d);
-      this.recordStart(d, CT_SSLV2, u16(h, 3), len);
+      this.recordStart(d, CT_SSLV2, u16(h, o + 3), len);
       d.sslv2 = Buffer.alloc(len);
-      h.copy(d.sslv2, 0, 2, 5);
+      h.copy(d.sslv2, 0, o + 2, o + 5);
       d.sslv2Len = 3;
       d.inBody = true;
       d.recLeft = len - 3;
       if (d.recLeft === 0) this.recordEnd(d);
       return;
     }
-    const len = u16(h, 3);
-    if (!validTlsHeader(h[0], h[1], h[2], len)) return this.kill(d);
-    this.recordStart(d, h[0], u16(h, 1), len);
+    const len = u16(h, o + 3);
+    if (!validTlsHeader(h[o], h[o + 1], h[o + 2], len)) return this.kill(d);
+    this.recordStart(d, h[o], u16(h, o + 1), len);
     d.inBody = true;
     d.recLeft = len;
     if (len === 0) this.recordEnd(d);
@@ -1429,6 +1449,17 @@ class TlsState implements DissectorState<TlsFacts> {
   }
 
   private hsAppend(d: Direction, data: Buffer, p: number, n: number, ctx: DissectContext): void {
+    if (d.hsLen === 0 && d.hsSkip === 0) {
+      // Nothing buffered: parse the messages that are whole in this piece where they are (the
+      // usual case); only a message that continues in a later piece is copied.
+      while (n >= 4) {
+        const mlen = u24(data, p + 1);
+        if (4 + mlen > n) break;
+        this.handshakeMessage(d, data[p], data, p + 4, mlen, true, ctx);
+        p += 4 + mlen;
+        n -= 4 + mlen;
+      }
+    }
     // Each round consumes bytes or, with a full buffer, hands over (and drops) a partial message.
     for (let guard = 0; n > 0 && guard < 64; guard++) {
       if (d.hsSkip > 0) {
@@ -1441,7 +1472,7 @@ class TlsState implements DissectorState<TlsFacts> {
       const k = Math.min(n, HS_CAP - d.hsLen);
       if (k > 0) {
         if (!d.hs || d.hs.length < d.hsLen + k) {
-          const grown = Buffer.alloc(Math.min(HS_CAP, Math.max(4096, (d.hsLen + k) * 2)));
+          const grown = Buffer.allocUnsafe(Math.min(HS_CAP, Math.max(4096, (d.hsLen + k) * 2)));
           if (d.hs) d.hs.copy(grown, 0, 0, d.hsLen);
           d.hs = grown;
         }
