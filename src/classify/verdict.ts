@@ -174,9 +174,17 @@ export function verdictOf(e: Evidence): Omit<Verdict, 'serverName'> {
     .exhaustive();
 }
 
-/** "TLSv1.2" -> "TLS 1.2", "DTLSv1.2" -> "DTLS 1.2", as people write them. */
+const versionTexts = new Map<string, string>();
+
+/** "TLSv1.2" -> "TLS 1.2", "DTLSv1.2" -> "DTLS 1.2", as people write them (a handful of names, each rewritten once). */
 function versionText(name: string | null): string | null {
-  return name === null ? null : name.replace(/^(D?TLS)v(\d)/, '$1 $2');
+  if (name === null) return null;
+  let text = versionTexts.get(name);
+  if (text === undefined) {
+    text = name.replace(/^(D?TLS)v(\d)/, '$1 $2');
+    if (versionTexts.size < 256) versionTexts.set(name, text);
+  }
+  return text;
 }
 
 type AppVerdict = Omit<Verdict, 'serverName'>;

@@ -17,7 +17,7 @@
  * Nothing here throws on packet contents: every length is checked against the bytes available,
  * every loop is bounded, and crypto failures (bad tag, wrong key) are caught and become a reason.
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, type Cipher } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, type Cipher } from 'node:crypto';
 import { ja3, ja4, parseClientHello, type TlsClientHello } from './tls.js';
 import { Probe, type DissectContext, type Dissector, type DissectorState } from './types.js';
 
@@ -259,32 +259,35 @@ export interface InitialKeys {
   hpCipher?: Cipher;
 }
 
-/** The HkdfLabel of TLS 1.3 (RFC 8446 §7.1) with an empty context. */
-function hkdfLabel(label: string, length: number): Buffer {
+/** HKDF-Expand's input for the first block: the HkdfLabel of TLS 1.3 (RFC 8446 §7.1), empty context, then 0x01. */
+function expandInfo(label: string, length: number): Buffer {
   const full = 'tls13 ' + label;
-  const info = Buffer.alloc(2 + 1 + full.length + 1);
+  const info = Buffer.alloc(2 + 1 + full.length + 1 + 1);
   info.writeUInt16BE(length, 0);
   info[2] = full.length;
   info.write(full, 3, 'latin1');
   info[3 + full.length] = 0; // empty context
+  info[4 + full.length] = 1; // HKDF-Expand counter T(1)
   return info;
 }
 
-const CLIENT_IN_LABEL = hkdfLabel('client in', 32);
+/** The few labels in use ("client in", "quic key", "quicv2 iv"…), built once each. */
+const expandInfos = new Map<string, Buffer>();
 
 /** HKDF-Expand-Label(secret, label, "", length) for length ≤ 32 (one SHA-256 block). */
 function expandLabel(secret: Buffer, label: string, length: number): Buffer {
-  const info = hkdfLabel(label, length);
-  // HKDF-Expand's first block: HMAC(secret, info || 0x01).
-  return createHmac('sha256', secret).update(info).update(ONE).digest().subarray(0, length);
+  const key = `${label}/${length}`;
+  let info = expandInfos.get(key);
+  if (info === undefined) expandInfos.set(key, (info = expandInfo(label, length)));
+  return createHmac('sha256', secret).update(info).digest().subarray(0, length);
 }
-const ONE = Buffer.from([1]);
 
 /** Client Initial packet protection keys for a version and the client's first DCID. */
 export function clientInitialKeys(version: QuicVersion, dcid: Buffer): InitialKeys | null {
   if (version.salt === null) return null;
-  // Extract with the version's salt and expand "client in", in one native call.
-  const clientSecret = Buffer.from(hkdfSync('sha256', dcid, version.salt, CLIENT_IN_LABEL, 32));
+  // Node's hkdfSync would do the first two steps in one call, but its key objects cost more.
+  const initialSecret = createHmac('sha256', version.salt).update(dcid).digest();
+  const clientSecret = expandLabel(initialSecret, 'client in', 32);
   return {
     key: expandLabel(clientSecret, version.labels + 'key', 16),
     iv: expandLabel(clientSecret, version.labels + 'iv', 12),
