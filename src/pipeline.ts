@@ -154,7 +154,7 @@ export class Pipeline {
       c.unattributedFragments++;
       return;
     }
-    const t = this.flows.track(v, frame.tsUs, frame.origLen, frame.sourceIndex);
+    const t = this.flows.track(v, frame);
     // Payload is looked at only while the flow is undecided.
     if (!t.flow.inspectionDone) {
       const flow = t.flow;

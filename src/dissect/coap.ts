@@ -6,6 +6,7 @@
  */
 import type { DissectContext, Dissector, DissectorState } from './types.js';
 import { Probe } from './types.js';
+import { cleanText } from './plaintext.js';
 
 export const COAP_PORT = 5683;
 export const COAPS_PORT = 5684;
@@ -62,12 +63,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 function optionText(b: Buffer, from: number, to: number): string {
   const s = utf8.decode(b.subarray(from, Math.min(to, from + MAX_TEXT)));
-  let out = '';
-  for (const ch of s) {
-    const c = ch.codePointAt(0) as number;
-    out += c < 0x20 || c === 0x7f ? '?' : ch;
-  }
-  return out;
+  return cleanText(s, s.length);
 }
 
 export interface CoapMessage {

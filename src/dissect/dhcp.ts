@@ -3,6 +3,7 @@
  * list fingerprint, FQDN) and which address it asked for or was given.
  */
 import { Probe, type Dissector } from './types.js';
+import { asciiOfBytes } from './plaintext.js';
 
 export interface DhcpFacts {
   op: number;
@@ -24,13 +25,7 @@ export const DHCP_REQUEST = 3;
 
 function text(b: Buffer, from: number, to: number): string {
   // Printable ASCII only: names end up in reports and terminals.
-  let s = '';
-  for (let i = from; i < to; i++) {
-    const c = b[i];
-    if (c === 0) break;
-    s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '?';
-  }
-  return s;
+  return asciiOfBytes(b, from, to, to - from, true);
 }
 
 /** Parse a BOOTP/DHCP message in b[offset, offset + length). Returns null if it is not one. */

@@ -6,6 +6,7 @@
  */
 import type { DissectContext, Dissector, DissectorState } from './types.js';
 import { Probe } from './types.js';
+import { asciiOfBytes } from './plaintext.js';
 
 export const DHCPV6_CLIENT_PORT = 546;
 export const DHCPV6_SERVER_PORT = 547;
@@ -58,12 +59,7 @@ const MAX_TEXT = 255;
 const MAX_MESSAGES = 4;
 
 function text(b: Buffer, from: number, to: number): string {
-  let s = '';
-  for (let i = from; i < to && s.length < MAX_TEXT; i++) {
-    const c = b[i];
-    s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '?';
-  }
-  return s;
+  return asciiOfBytes(b, from, to, MAX_TEXT);
 }
 
 function mac(b: Buffer, from: number, to: number): string | null {

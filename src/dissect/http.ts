@@ -392,13 +392,17 @@ export class MessageReader<T> {
 
   private onHead(endAt: number): void {
     const text = this.head.buf.toString('latin1', 0, endAt);
-    const lines = text.split('\n');
-    const startLine = lines[0].replace(/\r$/, '');
+    // Line by line with indexOf: no array of lines, no regular expression per line.
+    let eol = text.indexOf('\n');
+    if (eol < 0) eol = text.length;
+    const startLine = withoutCr(text, 0, eol);
     const headers = new Map<string, string[]>();
     let last: string[] | null = null;
     let count = 0;
-    for (let i = 1; i < lines.length && count < MAX_HEADERS; i++) {
-      const l = lines[i].replace(/\r$/, '');
+    for (let from = eol + 1; from < text.length && count < MAX_HEADERS; from = eol + 1) {
+      eol = text.indexOf('\n', from);
+      if (eol < 0) eol = text.length;
+      const l = withoutCr(text, from, eol);
       if (l.length === 0) continue;
       if ((l[0] === ' ' || l[0] === '\t') && last !== null) {
         last[last.length - 1] += ' ' + l.trim();
@@ -446,6 +450,11 @@ export class MessageReader<T> {
         break;
     }
   }
+}
+
+/** text[from, to) without a trailing CR. */
+function withoutCr(text: string, from: number, to: number): string {
+  return text.slice(from, to > from && text.charCodeAt(to - 1) === 0x0d ? to - 1 : to);
 }
 
 /** First value of a header. */

@@ -9,6 +9,7 @@
  */
 import type { DissectContext, Dissector, DissectorState } from './types.js';
 import { Probe } from './types.js';
+import { asciiOfBytes } from './plaintext.js';
 
 export const IKE_PORT = 500;
 export const NATT_PORT = 4500;
@@ -197,9 +198,7 @@ function identityText(b: Buffer, s: number, e: number): string | null {
   const d = s + 4;
   if (type === 1 && e - d >= 4) return `${b[d]}.${b[d + 1]}.${b[d + 2]}.${b[d + 3]}`;
   if (type === 2 || type === 3) {
-    let out = '';
-    for (let i = d; i < e && out.length < 128; i++) out += b[i] >= 0x20 && b[i] < 0x7f ? String.fromCharCode(b[i]) : '?';
-    return out;
+    return asciiOfBytes(b, d, e, 128);
   }
   if (type === 11) return `keyid:${b.toString('hex', d, Math.min(e, d + 32))}`;
   return `id-type-${type}`;

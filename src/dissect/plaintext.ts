@@ -6,20 +6,58 @@
  * Nothing here throws on packet contents, and every loop is bounded by the bytes it is given.
  */
 
-/** Control characters (and DEL) become '?': wire text ends up in reports and terminals. */
+// Wire text ends up in reports and terminals. These run per message, not per packet; the usual
+// text has nothing to replace, and then costs one test and no copy.
+const CONTROL = /[\x00-\x1f\x7f]/;
+const CONTROLS = /[\x00-\x1f\x7f]/g;
+const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
+const NOT_PRINTABLE_ASCIIS = /[^\x20-\x7e]/g;
+const NON_ASCII = /[\x80-\xff]/;
+
+/** At most `max` characters of s, control characters (and DEL) as '?'. */
 export function cleanText(s: string, max = 256): string {
-  let out = '';
-  const n = Math.min(s.length, max);
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    out += c < 0x20 || c === 0x7f ? '?' : s[i];
+  const t = s.length > max ? s.slice(0, max) : s;
+  return CONTROL.test(t) ? t.replace(CONTROLS, '?') : t;
+}
+
+/** At most `max` characters of s, anything but printable ASCII as '?'. */
+export function asciiText(s: string, max = 256): string {
+  const t = s.length > max ? s.slice(0, max) : s;
+  return NOT_PRINTABLE_ASCII.test(t) ? t.replace(NOT_PRINTABLE_ASCIIS, '?') : t;
+}
+
+/**
+ * Printable ASCII of b[from, to), other bytes as '?', at most `max` characters; with `stopAtNul`
+ * the text ends before the first NUL (C strings in fixed-size fields).
+ */
+export function asciiOfBytes(b: Buffer, from: number, to: number, max: number, stopAtNul = false): string {
+  let end = Math.min(to, b.length, from + max);
+  if (stopAtNul) {
+    const nul = b.indexOf(0, from);
+    if (nul >= 0 && nul < end) end = nul;
   }
-  return out;
+  if (from < 0 || end <= from) return '';
+  let clean = true;
+  for (let i = from; i < end; i++) {
+    const c = b[i];
+    if (c < 0x20 || c >= 0x7f) {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return b.toString('latin1', from, end);
+  const out = Buffer.allocUnsafe(end - from);
+  for (let i = from; i < end; i++) {
+    const c = b[i];
+    out[i - from] = c >= 0x20 && c < 0x7f ? c : 0x3f;
+  }
+  return out.toString('latin1');
 }
 
 /** A latin1 string (1 char = 1 byte, as the line splitter produces) re-read as UTF-8. */
 export function utf8OfLatin1(s: string): string {
-  return Buffer.from(s, 'latin1').toString('utf8');
+  // ASCII reads the same either way.
+  return NON_ASCII.test(s) ? Buffer.from(s, 'latin1').toString('utf8') : s;
 }
 
 /** Lowercase hex of the first `max` bytes of b[from, to). */

@@ -20,6 +20,7 @@
 import { createCipheriv, createDecipheriv, createHmac, type Cipher } from 'node:crypto';
 import { ja3, ja4, parseClientHello, type TlsClientHello } from './tls.js';
 import { Probe, type DissectContext, type Dissector, type DissectorState } from './types.js';
+import { asciiOfBytes } from './plaintext.js';
 
 export interface QuicFacts {
   /** Wire version of the first versioned packet (long header, or gQUIC public header), else null. */
@@ -238,14 +239,7 @@ function varint(b: Buffer, p: number, end: number): number {
 }
 
 function printable(b: Buffer, from: number, to: number, max: number): string {
-  let s = '';
-  const stop = Math.min(to, from + max);
-  for (let i = from; i < stop; i++) {
-    const c = b[i];
-    if (c === 0) break;
-    s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '?';
-  }
-  return s;
+  return asciiOfBytes(b, from, to, max, true);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 import { maskSecret } from './secret.js';
 import type { DissectContext, Dissector, DissectorState, MaskedSecret } from './types.js';
 import { Probe } from './types.js';
+import { asciiOfBytes } from './plaintext.js';
 
 export const SNMP_PORTS = [161, 162];
 
@@ -125,12 +126,7 @@ export function oidText(b: Buffer, start: number, end: number): string | null {
 }
 
 function printable(b: Buffer, start: number, end: number): string {
-  let s = '';
-  for (let i = start; i < end && s.length < MAX_NAME; i++) {
-    const c = b[i];
-    s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '?';
-  }
-  return s;
+  return asciiOfBytes(b, start, end, MAX_NAME);
 }
 
 export interface SnmpMessage {

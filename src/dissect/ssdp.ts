@@ -5,6 +5,7 @@
  */
 import type { DissectContext, Dissector, DissectorState } from './types.js';
 import { Probe } from './types.js';
+import { asciiText } from './plaintext.js';
 
 export type SsdpKind = 'NOTIFY' | 'M-SEARCH' | 'RESPONSE';
 
@@ -62,12 +63,7 @@ function startsWith(b: Buffer, off: number, len: number, prefix: Buffer): boolea
 
 /** Printable ASCII only (control bytes and non-ASCII as '?'), trimmed, capped. */
 function clean(s: string): string {
-  let out = '';
-  for (let i = 0; i < s.length && out.length < MAX_VALUE; i++) {
-    const c = s.charCodeAt(i);
-    out += c >= 0x20 && c < 0x7f ? s[i] : '?';
-  }
-  return out.trim();
+  return asciiText(s, MAX_VALUE).trim();
 }
 
 export interface SsdpMessage {

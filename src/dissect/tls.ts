@@ -24,6 +24,7 @@
 import { hash, X509Certificate } from 'node:crypto';
 import type { DissectContext, Dissector, DissectorState } from './types.js';
 import { Probe } from './types.js';
+import { asciiText } from './plaintext.js';
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -554,13 +555,7 @@ function latin1(b: Buffer, from: number, to: number): string {
 
 /** Printable ASCII only, for reports and terminals. */
 function printable(s: string, max = 255): string {
-  let out = '';
-  const n = Math.min(s.length, max);
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    out += c >= 0x20 && c < 0x7f ? s[i] : '?';
-  }
-  return out;
+  return asciiText(s, max);
 }
 
 function hex4(v: number): string {

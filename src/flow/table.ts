@@ -34,6 +34,16 @@ export type FlowEndHandler = (flow: Flow, reason: FlowEndReason) => void;
 export type FlowStartHandler = (flow: Flow, packet: PacketView) => void;
 
 /** Result of FlowTable.track: the flow and the packet's direction. */
+/** What the flow table reads of a captured frame (RawFrame has it). */
+export interface FrameMeta {
+  /** Capture time in microseconds. */
+  readonly tsUs: number;
+  /** The frame's length on the wire. */
+  readonly origLen: number;
+  /** Input file or interface index. */
+  readonly sourceIndex: number;
+}
+
 export interface TrackResult {
   flow: Flow;
   /** True when the packet went from the flow's client to its server. */
@@ -94,10 +104,14 @@ export class FlowTable {
 
   /**
    * Account one decoded IP packet that has ports (TCP/UDP) or is another transport (ICMP, ESP…)
-   * to its flow. `tsUs` is the capture time, `wireBytes` the frame's length on the wire.
+   * to its flow, at the frame's capture time and with its length on the wire.
    * Returns a reused object: read it before the next call.
    */
-  track(v: PacketView, tsUs: number, wireBytes: number, sourceIndex: number): TrackResult {
+  track(v: PacketView, frame: FrameMeta): TrackResult {
+    // Read from the frame, not passed as arguments: a microsecond timestamp is not a small
+    // integer, and as an argument it would be boxed on the heap for every packet.
+    const tsUs = frame.tsUs;
+    const wireBytes = frame.origLen;
     if (tsUs - this.lastExpiryCheckUs >= EXPIRY_CHECK_INTERVAL_US) {
       this.lastExpiryCheckUs = tsUs;
       this.expireIdle(tsUs);
@@ -153,7 +167,7 @@ export class FlowTable {
     }
 
     if (flow === null) {
-      flow = this.create(v, key, tsUs, sourceIndex);
+      flow = this.create(v, key, tsUs, frame.sourceIndex);
       fromClient = true;
       if (senderLooksLikeServer(v)) {
         this.swapSides(flow);
