@@ -54,9 +54,12 @@ export class Inspection {
   /** While probing: what arrived, in order, as [fromClient, start, end] ranges of first[]. */
   readonly arrivals: [boolean, number, number][] = [];
   datagrams: [number, number] = [0, 0];
+  /** Packets of the flow after which inspection ends (raised by a dissector that needs more). */
+  packetLimit: number;
 
-  constructor(candidates: Dissector<unknown>[]) {
+  constructor(candidates: Dissector<unknown>[], packetLimit: number) {
     this.candidates = candidates;
+    this.packetLimit = packetLimit;
   }
 }
 
@@ -90,7 +93,7 @@ export class Inspector {
   /** One packet of a flow that is still being inspected. */
   packet(flow: Flow, v: PacketView, fromClient: boolean, tsUs: number): void {
     let ins = flow.inspection;
-    if (flow.packetsC2S + flow.packetsS2C > this.limits.packets) {
+    if (flow.packetsC2S + flow.packetsS2C > (ins === null ? this.limits.packets : ins.packetLimit)) {
       this.ctx.tsUs = tsUs;
       if (ins === null) flow.inspectionDone = true;
       else this.finish(flow, ins);
@@ -109,7 +112,7 @@ export class Inspector {
         }
         return;
       }
-      ins = new Inspection(v.proto === IpProto.TCP ? this.tcp : this.udp);
+      ins = new Inspection(v.proto === IpProto.TCP ? this.tcp : this.udp, this.limits.packets);
       flow.inspection = ins;
       this.inspectedFlows++;
       this.active.add(flow);
@@ -216,6 +219,7 @@ export class Inspector {
   private claim(flow: Flow, ins: Inspection, d: Dissector<unknown>): void {
     ins.candidates = [];
     flow.app = d.name;
+    if (d.packets !== undefined && d.packets > ins.packetLimit) ins.packetLimit = d.packets;
     try {
       ins.state = d.start(this.ctx);
     } catch {

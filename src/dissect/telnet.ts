@@ -303,6 +303,10 @@ export function probeTelnet(data: Buffer, offset: number, length: number, _fromC
 export const telnetDissector: Dissector<TelnetFacts> = {
   name: 'telnet',
   transports: ['tcp'],
+  // Option negotiation alone can take 20-40 packets (the corpus' telnet.pcap sends the password
+  // in packet 38), and clients in character mode send each keystroke in its own packet, which
+  // the server echoes (except the password's) and both acknowledge: 3-4 packets per character.
+  packets: 400,
   probe: probeTelnet,
   start(): DissectorState<TelnetFacts> {
     return new TelnetState();

@@ -40,6 +40,13 @@ export interface Dissector<F> {
   readonly name: string;
   readonly transports: readonly ('tcp' | 'udp')[];
   /**
+   * Packets of a flow inspected once this dissector has claimed it, when the inspector's default
+   * (InspectionLimits.packets) is too few: a telnet login comes after a long option negotiation,
+   * and may be typed one keystroke per packet, each echoed and acknowledged. The byte budget
+   * still applies.
+   */
+  readonly packets?: number;
+  /**
    * Decide from the first payload bytes of a direction whether the flow speaks this protocol.
    * `fromClient` tells whose bytes they are (servers speak first in SSH, FTP, SMTP, telnet…).
    */

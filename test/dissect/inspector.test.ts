@@ -6,6 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_INSPECTION_LIMITS } from '../../src/dissect/inspector.js';
+import { tlsDissector } from '../../src/dissect/tls.js';
+import type { Dissector } from '../../src/dissect/types.js';
 import { flowReports } from '../../src/store/report.js';
 import { analyze, CAPTURES } from '../helpers/analysis.js';
 import { pcapRecords, PCAP_HEADER } from '../helpers/pcap-edit.js';
@@ -76,5 +79,38 @@ describe('inspection bounds', () => {
     } finally {
       a.close();
     }
+  });
+});
+
+describe("a dissector's own packet budget", () => {
+  it('lets the dissector that claimed a flow see more packets than the default limit', async () => {
+    // The bundled captures' flows are short, so the default is lowered to 8 packets: a TLS
+    // dissector (made to never call its facts final) with a budget of 64 must be fed more.
+    const file = join(CAPTURES, 'lan-basic.pcap');
+    const fedWith = async (packets: number | undefined): Promise<number> => {
+      let fed = 0;
+      const counting: Dissector<unknown> = {
+        ...tlsDissector,
+        ...(packets === undefined ? {} : { packets }),
+        start: (ctx) => {
+          const state = tlsDissector.start(ctx);
+          return {
+            feed: (b, o, n, fromClient, c) => {
+              fed++;
+              state.feed(b, o, n, fromClient, c);
+              return false;
+            },
+            facts: () => state.facts(),
+          };
+        },
+      };
+      const a = await analyze([file], { dissectors: [counting], inspection: { ...DEFAULT_INSPECTION_LIMITS, packets: 8 } });
+      a.close();
+      return fed;
+    };
+    const byDefault = await fedWith(undefined);
+    const withBudget = await fedWith(64);
+    expect(byDefault).toBeGreaterThan(0);
+    expect(withBudget).toBeGreaterThan(byDefault);
   });
 });

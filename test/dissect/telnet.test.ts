@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { telnetDissector, type TelnetFacts } from '../../src/dissect/telnet.js';
 import { Probe } from '../../src/dissect/types.js';
+import { DEFAULT_INSPECTION_LIMITS } from '../../src/dissect/inspector.js';
+import { analyze } from '../helpers/analysis.js';
 import { fuzzDissector } from '../helpers/fuzz.js';
 import { canFollow, corpusFile, followMatching, plain, runStream, secretLeaks, tsharkFields, type Piece } from './tcp-follow.js';
 
@@ -123,14 +125,37 @@ describe.skipIf(!canFollow)('telnet on the corpus (telnet.pcap)', () => {
       for (const v of verbs) expect(ours.has(v), `${side} ${v}`).toBe(true);
       compared += verbs.size;
     }
-    // The password: the client's line after the server's "Password:" (taken here only to look for it).
-    const data = tsharkFields(path, 'telnet.data', ['tcp.srcport', 'telnet.data'], ['-E', 'occurrence=a']);
-    const at = data.findIndex((r) => /Password/.test(r[1]));
-    const password = data.slice(at + 1).find((r) => Number(r[0]) === s.clientPort)?.[1].replace(/\\r\\n$|[\r\n]+$/g, '') ?? '';
+    const password = typedPassword(s.clientPort);
     expect(password.length).toBeGreaterThan(0);
     expect(f.logins[0].password?.length).toBe(password.length);
     expect(secretLeaks(f, password)).toEqual([]);
     console.log(`telnet: user agrees with nDPI (1/1), ${compared}/${compared} negotiations seen by tshark found`);
+  });
+
+  /** The client's line after the server's "Password:", as tshark shows it (taken here only to look for it). */
+  function typedPassword(clientPort: number): string {
+    const data = tsharkFields(path, 'telnet.data', ['tcp.srcport', 'telnet.data'], ['-E', 'occurrence=a']);
+    const at = data.findIndex((r) => /Password/.test(r[1]));
+    return data.slice(at + 1).find((r) => Number(r[0]) === clientPort)?.[1].replace(/\\r\\n$|[\r\n]+$/g, '') ?? '';
+  }
+
+  it('through the whole pipeline: the password, sent after the first 32 packets (a long option negotiation), is found', async () => {
+    const a = await analyze([path], { storeFacts: true });
+    try {
+      const flows = a.store.db.prepare("SELECT seq, packets_c2s + packets_s2c AS packets FROM flows WHERE app = 'telnet'").all() as { seq: number; packets: number }[];
+      expect(flows).toHaveLength(1);
+      // Past the inspector's default budget: telnet's own budget is what lets the login be read.
+      expect(flows[0].packets).toBeGreaterThan(DEFAULT_INSPECTION_LIMITS.packets);
+      const rows = a.store.db.prepare("SELECT facts FROM flow_facts WHERE app = 'telnet'").all() as { facts: string }[];
+      const f = JSON.parse(rows[0].facts) as TelnetFacts;
+      expect(f.logins).toHaveLength(1);
+      expect(f.logins[0].password?.length).toBe(typedPassword(streams[0].clientPort).length);
+      expect(f.logins[0].result).toBe('success');
+      const codes = (a.store.db.prepare('SELECT code FROM findings').all() as { code: string }[]).map((r) => r.code);
+      expect(codes).toContain('cleartext-credentials');
+    } finally {
+      a.close();
+    }
   });
 
   it('gives the same facts at random piece boundaries', () => {
