@@ -175,7 +175,42 @@ export class Inspector {
       this.feed(flow, ins, fromClient, b, offset, length);
       return;
     }
-    // Probing: keep the bytes (bounded) and their order, then ask the candidates.
+    const udp = this.ctx.proto === IpProto.UDP;
+    if (ins.arrivals.length === 0 && ins.candidates.length > 0) {
+      // The flow's first payload, which usually decides it: probed where it is, and copied only
+      // if nobody claims it.
+      const cap = this.limits.probeBytes;
+      const n = udp || length < cap ? length : cap;
+      const claimer = this.probe(ins, b, offset, n, fromClient, length >= cap);
+      if (claimer !== null) {
+        this.claim(flow, ins, claimer);
+        if (!ins.done) this.feed(flow, ins, fromClient, b, offset, length);
+        return;
+      }
+      this.keep(ins, fromClient, b, offset, length);
+      if (ins.candidates.length === 0 && this.firstBytesFull(ins)) this.finish(flow, ins);
+      return;
+    }
+    // Later payload while probing: keep the bytes (bounded) and their order, then ask again.
+    const first = this.keep(ins, fromClient, b, offset, length);
+    if (ins.candidates.length === 0) {
+      // Nobody claimed it: only the first bytes for the guess are wanted.
+      if (this.firstBytesFull(ins)) this.finish(flow, ins);
+      return;
+    }
+    // TCP: probe the stream so far. UDP: probe this datagram alone, since datagram boundaries
+    // and exact lengths are part of many UDP protocols' signatures.
+    const claimer = udp ? this.probe(ins, b, offset, length, fromClient, first.full) : this.probe(ins, first.buf, 0, first.length, fromClient, first.full);
+    if (claimer !== null) {
+      this.claim(flow, ins, claimer);
+      this.replay(flow, ins);
+      return;
+    }
+    if (ins.candidates.length === 0 && this.firstBytesFull(ins)) this.finish(flow, ins);
+  }
+
+  /** Keep a direction's first bytes (bounded), and the order in which they came. */
+  private keep(ins: Inspection, fromClient: boolean, b: Buffer, offset: number, length: number): ByteStore {
     const dir = fromClient ? 0 : 1;
     let first = ins.first[dir];
     if (first === null) {
@@ -185,37 +220,34 @@ export class Inspector {
     const start = first.length;
     first.append(b, offset, length);
     if (first.length > start) ins.arrivals.push([fromClient, start, first.length]);
-    if (ins.candidates.length === 0) {
-      // Nobody claimed it: only the first bytes for the guess are wanted.
-      if (this.firstBytesFull(ins)) this.finish(flow, ins);
-      return;
-    }
-    // TCP: probe the stream so far. UDP: probe this datagram alone, since datagram boundaries
-    // and exact lengths are part of many UDP protocols' signatures.
-    const udp = this.ctx.proto === IpProto.UDP;
+    return first;
+  }
+
+  /**
+   * Ask the remaining candidates about b[offset, offset + length): the one that says YES, or null
+   * with the candidates narrowed to those that said MAYBE (and may still learn from more bytes).
+   */
+  private probe(ins: Inspection, b: Buffer, offset: number, length: number, fromClient: boolean, noMoreBytes: boolean): Dissector<unknown> | null {
     const remaining: Dissector<unknown>[] = [];
     for (const d of ins.candidates) {
       let verdict: Probe;
       try {
-        verdict = udp ? d.probe(b, offset, length, fromClient, this.ctx) : d.probe(first.buf, 0, first.length, fromClient, this.ctx);
+        verdict = d.probe(b, offset, length, fromClient, this.ctx);
       } catch {
         verdict = Probe.NO; // a dissector bug must not stop the pipeline
       }
-      if (verdict === Probe.YES) {
-        this.claim(flow, ins, d);
-        return;
-      }
-      if (verdict === Probe.MAYBE && !first.full) remaining.push(d);
+      if (verdict === Probe.YES) return d;
+      if (verdict === Probe.MAYBE && !noMoreBytes) remaining.push(d);
     }
     ins.candidates = remaining;
-    if (remaining.length === 0 && this.firstBytesFull(ins)) this.finish(flow, ins);
+    return null;
   }
 
   private firstBytesFull(ins: Inspection): boolean {
     return (ins.first[0]?.full ?? false) && (ins.first[1]?.full ?? true);
   }
 
-  /** A dissector claimed the flow: replay what arrived so far, in order. */
+  /** A dissector claimed the flow: its state starts (the caller then feeds it what came so far). */
   private claim(flow: Flow, ins: Inspection, d: Dissector<unknown>): void {
     ins.candidates = [];
     flow.app = d.name;
@@ -224,8 +256,11 @@ export class Inspector {
       ins.state = d.start(this.ctx);
     } catch {
       this.finish(flow, ins);
-      return;
     }
+  }
+
+  /** Feed the claiming dissector what arrived while probing, in order, then drop the copies. */
+  private replay(flow: Flow, ins: Inspection): void {
     for (const [fromClient, start, end] of ins.arrivals) {
       if (ins.done) return;
       const first = ins.first[fromClient ? 0 : 1] as ByteStore;

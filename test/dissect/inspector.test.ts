@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_INSPECTION_LIMITS } from '../../src/dissect/inspector.js';
-import { tlsDissector } from '../../src/dissect/tls.js';
+import { tlsDissector, type TlsFacts } from '../../src/dissect/tls.js';
 import type { Dissector } from '../../src/dissect/types.js';
 import { flowReports } from '../../src/store/report.js';
 import { analyze, CAPTURES } from '../helpers/analysis.js';
@@ -112,5 +112,29 @@ describe("a dissector's own packet budget", () => {
     const withBudget = await fedWith(64);
     expect(byDefault).toBeGreaterThan(0);
     expect(withBudget).toBeGreaterThan(byDefault);
+  });
+});
+
+describe('the piece that decides a flow', () => {
+  it('reaches the dissector whole, even when it is longer than the bytes kept for probing', async () => {
+    // With only 64 bytes kept for probing, a ClientHello (hundreds of bytes, one segment) is
+    // still parsed whole: the same SNIs and cipher lists as with the default limits.
+    const file = join(CAPTURES, 'lan-basic.pcap');
+    const names = async (probeBytes: number): Promise<string[]> => {
+      const a = await analyze([file], { storeFacts: true, inspection: { ...DEFAULT_INSPECTION_LIMITS, probeBytes } });
+      try {
+        const rows = a.store.db.prepare("SELECT flow_seq, facts FROM flow_facts WHERE app = 'tls' ORDER BY flow_seq").all() as { flow_seq: number; facts: string }[];
+        return rows.map((r) => {
+          const ch = (JSON.parse(r.facts) as TlsFacts).client_hello;
+          return `${r.flow_seq} ${ch?.sni} ${ch?.cipher_suites.length}`;
+        });
+      } finally {
+        a.close();
+      }
+    };
+    const normal = await names(DEFAULT_INSPECTION_LIMITS.probeBytes);
+    expect(normal.length).toBeGreaterThan(0);
+    expect(normal.every((n) => !n.includes(' undefined') && !n.includes(' null'))).toBe(true);
+    expect(await names(64)).toEqual(normal);
   });
 });
