@@ -11,9 +11,12 @@ export interface PayloadStats {
   printable: number;
 }
 
+/** Byte counts, reused by every call (one flow at a time). */
+const counts = new Uint32Array(256);
+
 export function payloadStats(b: Buffer, offset: number, length: number): PayloadStats {
   if (length <= 0) return { bytes: 0, entropy: 0, printable: 0 };
-  const counts = new Uint32Array(256);
+  counts.fill(0);
   let printable = 0;
   for (let i = offset; i < offset + length; i++) {
     const c = b[i];

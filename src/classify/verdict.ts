@@ -139,10 +139,33 @@ function serverNameOf(e: Evidence, flow: Flow): string | null {
   return null;
 }
 
-export function verdictOf(e: Evidence): Omit<Verdict, 'serverName'> {
+/**
+ * Verdicts of flows no dissector claimed, by what decides them (transport, handshake, guess):
+ * a few hundred values at most, each matched once. The objects are shared: never modified.
+ */
+const otherVerdicts = new Map<string, AppVerdict>();
+
+export function verdictOf(e: Evidence): AppVerdict {
   // Most flows are claimed by a dissector: their rule table is exhaustive by its type, and going
   // straight to it skips building a match per flow.
   if (e.kind === 'claimed') return claimedVerdict(e);
+  const key =
+    e.kind === 'other-transport'
+      ? `t${e.proto}`
+      : e.kind === 'no-payload'
+        ? `n${e.tcp ? 1 : 0}${e.answered ? 1 : 0}`
+        : e.kind === 'payload-not-captured'
+          ? 'p'
+          : `u${guessBoth(e.client, e.server)}`;
+  let v = otherVerdicts.get(key);
+  if (v === undefined) {
+    v = otherVerdict(e);
+    otherVerdicts.set(key, v);
+  }
+  return v;
+}
+
+function otherVerdict(e: Exclude<Evidence, Claimed>): AppVerdict {
   return match<Exclude<Evidence, Claimed>>(e)
     .returnType<Omit<Verdict, 'serverName'>>()
     .with({ kind: 'other-transport' }, ({ proto }) =>
