@@ -10,6 +10,7 @@
 import { readDnsName } from './dns.js';
 import type { DissectContext, Dissector, DissectorState } from './types.js';
 import { Probe } from './types.js';
+import { asciiOfBytes } from './plaintext.js';
 
 export const NBNS_PORT = 137;
 export const NBDS_PORT = 138;
@@ -116,13 +117,7 @@ function baseName(name: string): string {
 }
 
 function text(b: Buffer, from: number, to: number, max = 64): string {
-  let s = '';
-  for (let i = from; i < to && s.length < max; i++) {
-    const c = b[i];
-    if (c === 0) break;
-    s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '?';
-  }
-  return s.trim();
+  return asciiOfBytes(b, from, to, max, true).trim();
 }
 
 class NetbiosState implements DissectorState<NetbiosFacts> {

@@ -11,6 +11,7 @@
 import { ipv6Text } from './dns.js';
 import type { DissectContext, Dissector, DissectorState } from './types.js';
 import { Probe } from './types.js';
+import { asciiOfBytes } from './plaintext.js';
 
 export const STUN_MAGIC_COOKIE = 0x2112a442;
 export const STUN_PORTS = [3478, 3479, 5349, 19302];
@@ -72,13 +73,7 @@ const MAX_TEXT = 128;
 const TCP_BUFFER = 4096;
 
 function text(b: Buffer, from: number, to: number): string {
-  let s = '';
-  for (let i = from; i < to && s.length < MAX_TEXT; i++) {
-    const c = b[i];
-    if (c === 0) break;
-    s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '?';
-  }
-  return s.trim();
+  return asciiOfBytes(b, from, to, MAX_TEXT, true).trim();
 }
 
 function ipv6(words: number[]): string {

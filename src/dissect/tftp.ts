@@ -10,6 +10,7 @@
  */
 import type { DissectContext, Dissector, DissectorState } from './types.js';
 import { Probe } from './types.js';
+import { asciiOfBytes } from './plaintext.js';
 
 export const TFTP_PORT = 69;
 
@@ -50,12 +51,7 @@ function cStrings(b: Buffer, from: number, end: number, max: number): string[] |
   while (p < end && out.length < max) {
     const z = b.indexOf(0, p);
     if (z < 0 || z >= end) return null;
-    let s = '';
-    for (let i = p; i < z && s.length < MAX_STRING; i++) {
-      const c = b[i];
-      s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '?';
-    }
-    out.push(s);
+    out.push(asciiOfBytes(b, p, z, MAX_STRING));
     p = z + 1;
   }
   return out;
