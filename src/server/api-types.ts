@@ -28,7 +28,7 @@
  *   does not match the documented pattern get 400. Numbers are decimal integers.
  */
 import type { DaemonStatus } from '../store/store.js';
-import type { DeviceReport, FindingReport, FlowReport, ObservationReport, RemoteSummary } from '../store/report.js';
+import type { DeviceIdentity, DeviceReport, EncryptionTotals, FindingReport, FlowReport, ObservationReport, RemoteSummary } from '../store/report.js';
 import type { Overall, ReportCard } from '../standards/report-card.js';
 import type { Severity, Standard } from '../standards/types.js';
 
@@ -114,11 +114,8 @@ export interface ChangePasswordRequest {
 // -------------------------------------------------------------------------------------------------
 // Overview
 
-export interface EncryptionTotals {
-  encrypted: { flows: number; bytes: number };
-  plaintext: { flows: number; bytes: number };
-  unknown: { flows: number; bytes: number };
-}
+/** Flows and bytes by encryption verdict (the same totals as in `analyze --json`). */
+export type { EncryptionTotals } from '../store/report.js';
 
 /** One tracker organisation contacted by devices (from tracker-contact findings). */
 export interface TrackerOrganisation {
@@ -162,19 +159,10 @@ export interface Summary {
 // -------------------------------------------------------------------------------------------------
 // Devices
 
-/** A device as listed on the overview. */
-export interface DeviceListItem {
-  id: string;
-  mac: string | null;
-  locally_administered: boolean;
-  ips: string[];
-  vendor: string | null;
-  hostname: string | null;
-  vendor_class: string | null;
+/** A device as listed on the overview: who it is (id, mac, ips, vendor, hostname, first/last seen)… */
+export interface DeviceListItem extends DeviceIdentity {
   /** What to call it: hostname, else vendor, else the id. */
   name: string;
-  first_seen: string;
-  last_seen: string;
   flows: number;
   bytes_sent: number;
   bytes_received: number;

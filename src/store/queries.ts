@@ -26,7 +26,8 @@ import type {
   TrafficSeries,
 } from '../server/api-types.js';
 import { flowReport, isoTime, standardsOf, type FindingEvidence, type FlowReport } from './report.js';
-import type { Store } from './store.js';
+import type { DeviceRow, Store } from './store.js';
+import type { AggregateRow } from '../standards/engine.js';
 
 // -------------------------------------------------------------------------------------------------
 // Filters
@@ -117,16 +118,8 @@ function containsPattern(text: string): string {
 // -------------------------------------------------------------------------------------------------
 // Devices
 
-interface DeviceRowLite {
-  id: string;
-  mac: string | null;
-  locally_administered: number;
-  vendor: string | null;
-  hostname: string | null;
-  vendor_class: string | null;
-  first_seen: number;
-  last_seen: number;
-}
+/** A devices row without what the listings do not read. */
+type DeviceRowLite = Omit<DeviceRow, 'dhcp_fingerprint' | 'ips'>;
 
 /** What to call a device: its hostname, else its vendor, else its id. */
 export function deviceDisplayName(d: { id: string; hostname: string | null; vendor: string | null }): string {
@@ -377,19 +370,10 @@ export function remoteEndpoints(store: Store, deviceId: string, intel: TrackerIn
 // -------------------------------------------------------------------------------------------------
 // Findings
 
-interface FindingRow {
+/** A row of the findings table: the engine's aggregate, with its id (and always a severity). */
+interface FindingRow extends AggregateRow {
   id: number;
-  device_id: string;
-  standard: Standard;
-  code: string;
   severity: Severity;
-  title: string;
-  detail: string;
-  remote: string;
-  evidence: string;
-  first_seen: number;
-  last_seen: number;
-  count: number;
 }
 
 /**

@@ -16,7 +16,15 @@ export interface RemoteSummary {
   services: string[];
 }
 
-export interface DeviceReport {
+/** Flows and bytes by encryption verdict. */
+export interface EncryptionTotals {
+  encrypted: { flows: number; bytes: number };
+  plaintext: { flows: number; bytes: number };
+  unknown: { flows: number; bytes: number };
+}
+
+/** Who a device is, as every report and listing of it starts. */
+export interface DeviceIdentity {
   id: string;
   mac: string | null;
   locally_administered: boolean;
@@ -26,13 +34,15 @@ export interface DeviceReport {
   vendor_class: string | null;
   first_seen: string;
   last_seen: string;
+}
+
+export interface DeviceReport extends DeviceIdentity {
   flows: number;
   packets: number;
   bytes_sent: number;
   bytes_received: number;
   remotes: RemoteSummary[];
-  /** Flows and bytes by encryption verdict. */
-  encryption: Record<'encrypted' | 'plaintext' | 'unknown', { flows: number; bytes: number }>;
+  encryption: EncryptionTotals;
   /** The device's plaintext flows, busiest first (at most MAX_PLAINTEXT_LISTED). */
   plaintext_flows: { id: number; app: string | null; remote: string; server_name: string | null; reason: string | null; bytes: number }[];
   report: ReportCard;
