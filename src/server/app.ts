@@ -43,7 +43,7 @@ import {
 } from './api-types.js';
 import { Sessions, apiError, csrfProblem, PASSWORD_SETTING, setupTokenMatches, storedPasswordHash } from './auth.js';
 import { EventHub } from './events.js';
-import { hashPassword, passwordProblems, PASSWORD_RULES, verifyPassword } from './password.js';
+import { hashPassword, passwordProblems, PASSWORD_RULES, verifyPassword, type PasswordHash } from './password.js';
 import * as S from './schemas.js';
 
 declare module 'fastify' {
@@ -282,6 +282,19 @@ export async function buildApp(options: AppOptions): Promise<DashboardApp> {
     return null;
   };
 
+  /**
+   * The password check of login and password change: refused (429) while this client has failed
+   * too often, else `given` against the stored hash, a wrong one counted as a failure. Null when
+   * the password is right, else the error reply.
+   */
+  const passwordRefused = async (req: FastifyRequest, reply: FastifyReply, given: string, stored: PasswordHash, wrong: string): Promise<FastifyReply | null> => {
+    const limited = await tooManyFailures(req, reply);
+    if (limited !== null) return limited;
+    if (await verifyPassword(given, stored)) return null;
+    await failures(req);
+    return apiError(reply, 401, wrong);
+  };
+
   app.get('/api/auth', { config: { public: true }, schema: { querystring: S.noQuery, response: { 200: S.authStateResponse } } }, async (req) => authState(req));
 
   app.post<{ Body: { token: string; password: string } }>(
@@ -313,12 +326,8 @@ export async function buildApp(options: AppOptions): Promise<DashboardApp> {
     async (req, reply) => {
       const stored = storedPasswordHash(store);
       if (stored === null) return apiError(reply, 409, 'no password is set yet: set one with the setup token from the server log');
-      const limited = await tooManyFailures(req, reply);
-      if (limited !== null) return limited;
-      if (!(await verifyPassword(req.body.password, stored))) {
-        await failures(req);
-        return apiError(reply, 401, 'wrong password');
-      }
+      const refused = await passwordRefused(req, reply, req.body.password, stored, 'wrong password');
+      if (refused !== null) return refused;
       req.log.info({ ip: req.ip }, 'logged in');
       return authState(req, startSession(reply));
     },
@@ -336,12 +345,8 @@ export async function buildApp(options: AppOptions): Promise<DashboardApp> {
     async (req, reply) => {
       const stored = storedPasswordHash(store);
       if (stored === null) return apiError(reply, 409, 'no password is set yet');
-      const limited = await tooManyFailures(req, reply);
-      if (limited !== null) return limited;
-      if (!(await verifyPassword(req.body.current, stored))) {
-        await failures(req);
-        return apiError(reply, 401, 'the current password is wrong');
-      }
+      const refused = await passwordRefused(req, reply, req.body.current, stored, 'the current password is wrong');
+      if (refused !== null) return refused;
       const problems = passwordProblems(req.body.password);
       if (problems.length > 0) return apiError(reply, 400, `password refused: ${problems[0]}`, { reasons: problems });
       store.setSetting(PASSWORD_SETTING, await hashPassword(req.body.password));
